@@ -1,0 +1,66 @@
+"""Canonical JSON: the one byte form of every hashed or signed value.
+
+Rules: UTF-8, object keys sorted by code point, no insignificant whitespace, integers only (floats
+are rejected because their text form is not unique across languages), integers within signed
+64 bits, strings bounded, nesting bounded. ``orjson`` with ``OPT_SORT_KEYS`` produces exactly this
+form for values that pass ``check_canonical_value``.
+"""
+
+from typing import Any
+
+import orjson
+
+from reliefledger.ledger import limits
+from reliefledger.ledger.errors import EncodingError
+
+JsonValue = Any
+"""A value made of dict (str keys), list, str, int, bool and None."""
+
+
+def check_canonical_value(value: JsonValue, *, depth: int = 0) -> None:
+    """Raise ``EncodingError`` unless ``value`` has a canonical JSON form."""
+    if depth > limits.ARGS_DEPTH_MAX:
+        raise EncodingError(f"nesting deeper than {limits.ARGS_DEPTH_MAX} levels")
+    kind = type(value)
+    if kind is str:
+        if len(value) > limits.STRING_BYTES_MAX and len(value.encode()) > limits.STRING_BYTES_MAX:
+            raise EncodingError(f"a string is longer than {limits.STRING_BYTES_MAX} bytes")
+    elif kind is int:
+        if not -limits.INTEGER_ABSOLUTE_MAX <= value <= limits.INTEGER_ABSOLUTE_MAX:
+            raise EncodingError("an integer is outside the signed 64-bit range")
+    elif kind is bool or value is None:
+        return
+    elif kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise EncodingError("an object key is not a string")
+            check_canonical_value(item, depth=depth + 1)
+    elif kind is list:
+        for item in value:
+            check_canonical_value(item, depth=depth + 1)
+    elif kind is float:
+        raise EncodingError("floats are not allowed: use integers (amounts in fen)")
+    else:
+        raise EncodingError(f"a value of type {kind.__name__} has no JSON form")
+
+
+def encode_canonical(value: JsonValue) -> bytes:
+    """Encode a checked value as canonical JSON bytes."""
+    check_canonical_value(value)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def decode_json(data: bytes | str) -> JsonValue:
+    """Parse JSON text, turning any parse failure into ``EncodingError``."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise EncodingError(f"malformed JSON: {error}") from None
+
+
+def decode_canonical(data: bytes) -> JsonValue:
+    """Parse JSON and require that it is in canonical form (re-encodes to the same bytes)."""
+    value = decode_json(data)
+    if encode_canonical(value) != data:
+        raise EncodingError("not in canonical form (sorted keys, no whitespace)")
+    return value
