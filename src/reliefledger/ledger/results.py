@@ -1,0 +1,66 @@
+"""Result codes: the final status of every ordered transaction, recorded in its block.
+
+Codes are ordered by precedence: when several apply, the executor records the lowest. Checks
+that hold for any contract come first (chain, suite, signature, replay, expiry, signer), then the
+contract's own. The numbers are part of the protocol: they are hashed into every block's result
+root, so a code is never renumbered, only added. docs/protocol.md lists them.
+"""
+
+from enum import IntEnum
+
+
+class ResultCode(IntEnum):
+    """Why a transaction was committed or rejected."""
+
+    OK = 0
+    WRONG_CHAIN = 1
+    WRONG_SUITE = 2
+    BAD_SIGNATURE = 3
+    DUPLICATE = 4
+    EXPIRED = 5
+    VALIDITY_TOO_LONG = 6
+    UNKNOWN_SIGNER = 7
+    REVOKED_SIGNER = 8
+    UNKNOWN_CONTRACT = 9
+    UNKNOWN_ACTION = 10
+    INVALID_ARGUMENTS = 11
+    NOT_AUTHORISED = 12
+
+    ORGANISATION_EXISTS = 100
+    ORGANISATION_NOT_FOUND = 101
+    MEMBER_EXISTS = 102
+    MEMBER_NOT_FOUND = 103
+    MEMBER_ALREADY_REVOKED = 104
+    PROPOSAL_EXISTS = 105
+    PROPOSAL_NOT_FOUND = 106
+    PROPOSAL_CLOSED = 107
+    ALREADY_VOTED = 108
+    FOUNDING_SET_WOULD_BE_EMPTY = 109
+
+    @property
+    def is_committed(self) -> bool:
+        """True for the one code that means the transaction took effect."""
+        return self is ResultCode.OK
+
+    @property
+    def claims_id(self) -> bool:
+        """Whether this outcome becomes the transaction id's final status.
+
+        A transaction whose chain, suite or signature is wrong proves nothing about its signer, so
+        it must not claim the id: otherwise anyone could burn a pending transaction's id by
+        submitting its body first with a garbage signature.
+        """
+        return self not in (ResultCode.WRONG_CHAIN, ResultCode.WRONG_SUITE, ResultCode.BAD_SIGNATURE)
+
+    @property
+    def label(self) -> str:
+        """The lowercase name used on the wire (``ok``, ``bad_signature``...)."""
+        return self.name.lower()
+
+
+class Rejection(Exception):
+    """Raised inside a contract to reject the transaction with a code; nothing it wrote stays."""
+
+    def __init__(self, code: ResultCode, message: str = "") -> None:
+        super().__init__(message or code.label)
+        self.code = code
