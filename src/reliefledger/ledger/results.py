@@ -48,9 +48,15 @@ class ResultCode(IntEnum):
 
         A transaction whose chain, suite or signature is wrong proves nothing about its signer, so
         it must not claim the id: otherwise anyone could burn a pending transaction's id by
-        submitting its body first with a garbage signature.
+        submitting its body first with a garbage signature. A duplicate claims nothing either:
+        the id keeps the status of its first execution.
         """
-        return self not in (ResultCode.WRONG_CHAIN, ResultCode.WRONG_SUITE, ResultCode.BAD_SIGNATURE)
+        return self not in (
+            ResultCode.WRONG_CHAIN,
+            ResultCode.WRONG_SUITE,
+            ResultCode.BAD_SIGNATURE,
+            ResultCode.DUPLICATE,
+        )
 
     @property
     def label(self) -> str:

@@ -1,0 +1,1 @@
+"""The peer: submission, the commit loop, queries, the chain directory and the HTTP API."""

@@ -1,0 +1,191 @@
+"""The node's HTTP API (FastAPI; OpenAPI at /docs).
+
+Every error is answered as ``{"code": "...", "message": "..."}`` with a 4xx status (503 when the
+node is busy or halted), never a traceback. Request bodies are bounded before they are read.
+"""
+
+import re
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reliefledger import __version__
+from reliefledger.ledger.errors import LedgerInputError
+from reliefledger.node.peer import Node
+
+TRANSACTION_ID_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+STATUS_BY_CODE = {"too_large": 413, "busy": 503, "halted": 503, "not_found": 404}
+
+
+class ErrorAnswer(BaseModel):
+    """Every error the API answers."""
+
+    code: str = Field(description="Stable machine-readable error code")
+    message: str = Field(description="What was wrong, for a person")
+
+
+class StatusAnswer(BaseModel):
+    """The node's view of the chain."""
+
+    chain_id: str
+    suite: str
+    height: int
+    last_block_hash: str
+    state_digest: str
+    time_ms: int
+    pending: int
+    halted: str | None
+
+
+class ProofAnswer(BaseModel):
+    """An RFC 9162 inclusion proof."""
+
+    leaf_index: int
+    tree_size: int
+    audit_path: list[str]
+
+
+class TransactionAnswer(BaseModel):
+    """The status of a transaction; proofs once it is final."""
+
+    id: str
+    status: str = Field(description="pending, committed or rejected")
+    height: int | None = None
+    index: int | None = None
+    code: int | None = Field(None, description="Result code (docs/protocol.md)")
+    result: str | None = Field(None, description="Result code name")
+    block_hash: str | None = None
+    transaction_root: str | None = None
+    result_root: str | None = None
+    proof: ProofAnswer | None = Field(None, description="The transaction id's inclusion in transaction_root")
+    result_proof: ProofAnswer | None = Field(None, description="The result entry's inclusion in result_root")
+
+
+ENVELOPE_SCHEMA = {
+    "type": "object",
+    "required": ["body", "signature", "suite"],
+    "properties": {
+        "body": {
+            "type": "object",
+            "required": ["action", "args", "chain", "contract", "nonce", "signer", "valid_until"],
+            "properties": {
+                "action": {"type": "string"},
+                "args": {"type": "object"},
+                "chain": {"type": "string"},
+                "contract": {"type": "string"},
+                "nonce": {"type": "string"},
+                "signer": {"type": "string", "description": "public key, lowercase hex"},
+                "valid_until": {"type": "integer", "description": "block time in ms"},
+            },
+        },
+        "signature": {"type": "string", "description": "lowercase hex"},
+        "suite": {"type": "string", "enum": ["ed25519-sha256", "sm2-sm3"]},
+    },
+}
+
+
+def create_app(node: Node, *, request_bytes_max: int = 128 * 1024, long_poll_seconds_max: int = 60) -> FastAPI:
+    """Build the API over a started (or soon started) node."""
+    app = FastAPI(
+        title="ReliefLedger node",
+        version=__version__,
+        description="Submit signed transactions, follow their status and proofs, read blocks. See docs/protocol.md.",
+    )
+    install_error_handlers(app)
+    errors = {400: {"model": ErrorAnswer}, 404: {"model": ErrorAnswer}, 413: {"model": ErrorAnswer}, 503: {"model": ErrorAnswer}}
+
+    @app.get("/v1/status", response_model=StatusAnswer, tags=["chain"])
+    async def get_status() -> dict[str, Any]:
+        """Chain id, height, last block hash and state digest."""
+        return node.get_status()
+
+    @app.get("/v1/genesis", tags=["chain"])
+    async def get_genesis() -> dict[str, Any]:
+        """The genesis document and its hash (the previous_hash of block 1)."""
+        return {"hash": node.genesis.compute_hash().hex(), "document": node.genesis.document}
+
+    @app.post(
+        "/v1/transactions",
+        status_code=202,
+        response_model=TransactionAnswer,
+        responses={200: {"model": TransactionAnswer, "description": "already known: its current status"}, **errors},
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": ENVELOPE_SCHEMA}}}},
+        tags=["transactions"],
+    )
+    async def post_transaction(request: Request) -> Any:
+        """Submit a signed envelope: 202 with its id when accepted, 200 with its status when known."""
+        body = await read_bounded_body(request, request_bytes_max)
+        submission = await node.submit(body)
+        return JSONResponse(submission.status, status_code=202 if submission.accepted else 200)
+
+    @app.get("/v1/transactions/{transaction_id}", response_model=TransactionAnswer, responses=errors, tags=["transactions"])
+    async def get_transaction(
+        transaction_id: str,
+        wait: float = Query(0, ge=0, description="Seconds to wait for a final status (long poll)"),
+    ) -> Any:
+        """Status, result code and inclusion proofs of a transaction."""
+        if not TRANSACTION_ID_PATTERN.match(transaction_id):
+            raise LedgerInputError("a transaction id is 64 lowercase hex digits", code="invalid_id")
+        identifier = bytes.fromhex(transaction_id)
+        if wait > 0:
+            status = await node.wait_for_final_status(identifier, min(wait, long_poll_seconds_max))
+        else:
+            status = node.get_transaction_status(identifier)
+        if status is None:
+            raise LedgerInputError(f"no transaction {transaction_id} is known here", code="not_found")
+        return status
+
+    @app.get("/v1/blocks/{height}", responses=errors, tags=["chain"])
+    async def get_block(height: int) -> Any:
+        """A block's header with the orderer's signature, its transaction ids and results."""
+        block = node.store.get_block(height) if height >= 1 else None
+        if block is None:
+            raise LedgerInputError(f"no block at height {height} (heights run from 1 to {node.tip.height}; the genesis is at /v1/genesis)", code="not_found")
+        return {
+            "height": block.height,
+            "hash": block.hash.hex(),
+            "header": block.header.to_json(),
+            "orderer_signature": block.orderer_signature.hex(),
+            "transaction_ids": [entry[0] for entry in block.results],
+            "results": [{"id": entry[0], "code": entry[1]} for entry in block.results],
+            "result_root": block.result_root.hex(),
+            "state_digest": block.state_digest.hex(),
+        }
+
+    return app
+
+
+async def read_bounded_body(request: Request, limit: int) -> bytes:
+    """Read a request body, refusing it (413) as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise LedgerInputError(f"request body of {declared} bytes exceeds {limit}", code="too_large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise LedgerInputError(f"request body exceeds {limit} bytes", code="too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every failure as ``{"code", "message"}``."""
+
+    @app.exception_handler(LedgerInputError)
+    async def handle_input_error(request: Request, error: LedgerInputError) -> JSONResponse:
+        return JSONResponse({"code": error.code, "message": error.message}, status_code=STATUS_BY_CODE.get(error.code, 400))
+
+    @app.exception_handler(RequestValidationError)
+    async def handle_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        details = "; ".join(f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors())
+        return JSONResponse({"code": "invalid_request", "message": details}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def handle_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return JSONResponse({"code": code, "message": str(error.detail)}, status_code=error.status_code)

@@ -1,0 +1,76 @@
+"""Assembling and running a peer from a chain directory: store, orderer, node, HTTP server."""
+
+import asyncio
+import contextlib
+import signal
+import time
+from typing import AsyncIterator, Callable
+
+import uvicorn
+
+from reliefledger.ledger.errors import LedgerInputError
+from reliefledger.node.api import create_app
+from reliefledger.node.directory import ChainDirectory
+from reliefledger.node.peer import Node
+from reliefledger.node.settings import NodeSettings
+from reliefledger.node.verification import SignatureVerifier
+from reliefledger.ordering.solo import SoloOrderer
+
+
+def read_clock_ms() -> int:
+    """Wall-clock time in milliseconds: the one clock a node reads, injected everywhere else."""
+    return time.time_ns() // 1_000_000
+
+
+@contextlib.asynccontextmanager
+async def open_node(
+    directory: ChainDirectory,
+    *,
+    settings: NodeSettings | None = None,
+    clock_ms: Callable[[], int] = read_clock_ms,
+) -> AsyncIterator[Node]:
+    """A started node over the directory's store with a solo orderer; stopped and closed on exit."""
+    settings = settings or directory.read_settings()
+    if settings.orderer != "solo":
+        raise LedgerInputError(f"orderer {settings.orderer!r} is not available in this build; use 'solo'", code="invalid_settings")
+    store = directory.open_store(settings)
+    genesis = store.get_genesis()
+    orderer_key = directory.read_orderer_key()
+    verifier = SignatureVerifier(settings.verify_workers)
+    orderer = SoloOrderer(
+        chain_id=genesis.chain_id,
+        suite=genesis.suite,
+        signing_seed=orderer_key.seed,
+        clock_ms=clock_ms,
+        batch=settings.get_batch_limits(),
+    )
+    node = Node(
+        store=store,
+        orderer=orderer,
+        clock_ms=clock_ms,
+        verifier=verifier,
+        pending_transactions_max=settings.pending_transactions_max,
+    )
+    try:
+        await node.start()
+        yield node
+    finally:
+        await node.stop()
+        verifier.close()
+        store.close()
+
+
+async def serve(directory: ChainDirectory, *, host: str, port: int, on_ready: Callable[[Node], None] | None = None) -> None:
+    """Run a node and its HTTP API until SIGINT or SIGTERM."""
+    settings = directory.read_settings()
+    async with open_node(directory, settings=settings) as node:
+        app = create_app(node, request_bytes_max=settings.request_bytes_max, long_poll_seconds_max=settings.long_poll_seconds_max)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signal_number, lambda: setattr(server, "should_exit", True))
+        if on_ready is not None:
+            on_ready(node)
+        await server.serve()
