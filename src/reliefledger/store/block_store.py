@@ -77,13 +77,18 @@ class TransactionLocation:
 class BlockStore:
     """One peer's SQLite store. Not thread-safe: use it from one thread."""
 
-    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: Path, *, synchronous: str = "FULL", read_only: bool = False) -> None:
         if synchronous not in SYNCHRONOUS_MODES:
             raise StoreError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
         self.path = Path(path)
-        self.connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.connection.execute("PRAGMA journal_mode=WAL")
-        self.connection.execute(f"PRAGMA synchronous={synchronous}")
+        if read_only:
+            if not self.path.exists():
+                raise StoreError(f"no store at {self.path}")
+            self.connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+        else:
+            self.connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.connection.execute("PRAGMA journal_mode=WAL")
+            self.connection.execute(f"PRAGMA synchronous={synchronous}")
         self.connection.execute("PRAGMA cache_size=-65536")
         self._genesis: Genesis | None = None
 
