@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from reliefledger.ledger import limits
 from reliefledger.ledger.chain import compute_genesis_state
 from reliefledger.ledger.contracts.membership import (
     FOUNDING_KEY,
@@ -295,7 +294,6 @@ __all__ = [
     "build_genesis_document",
     "build_organisation_spec",
     "codes",
-    "limits",
     "load_vectors",
     "make_key",
     "other_suite_name",

@@ -133,10 +133,12 @@ def test_wrong_tree_size_with_same_path_length_but_other_directions_fails():
 @pytest.mark.parametrize(("size", "index"), [case for case in proofs_of_small_trees() if case[0] > 1])
 def test_truncated_path_fails(size, index):
     leaves = LEAVES[:size]
-    proof = merkle.compute_inclusion_proof(sha256, leaf_hashes(leaves), index)
+    hashes = leaf_hashes(leaves)
+    proof = merkle.compute_inclusion_proof(sha256, hashes, index)
     for keep in range(len(proof.audit_path)):
         truncated = InclusionProof(index, size, proof.audit_path[:keep])
         assert not merkle.is_valid_inclusion_proof(sha256, leaves[index], truncated, ROOTS[size])
+        assert merkle.compute_root_from_inclusion_proof(sha256, hashes[index], truncated) is None
     without_first = InclusionProof(index, size, proof.audit_path[1:])
     assert not merkle.is_valid_inclusion_proof(sha256, leaves[index], without_first, ROOTS[size])
 
@@ -148,6 +150,7 @@ def test_extended_path_fails(size, index):
     for extra in (ROOTS[size], bytes(32), proof.audit_path[-1] if proof.audit_path else ROOTS[0]):
         longer = InclusionProof(index, size, (*proof.audit_path, extra))
         assert not merkle.is_valid_inclusion_proof(sha256, leaves[index], longer, ROOTS[size])
+        assert merkle.compute_root_from_inclusion_proof(sha256, leaf_hashes(leaves)[index], longer) is None
         prefixed = InclusionProof(index, size, (extra, *proof.audit_path))
         assert not merkle.is_valid_inclusion_proof(sha256, leaves[index], prefixed, ROOTS[size])
 

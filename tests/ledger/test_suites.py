@@ -4,7 +4,6 @@ import hmac
 
 import nacl.bindings
 import pytest
-from tongsuopy.crypto.exceptions import InternalError
 
 from helpers import SUITE_NAMES, load_vectors, seed_for
 from reliefledger.ledger.errors import LedgerInputError, UnknownSuiteError
@@ -14,11 +13,6 @@ VECTORS = load_vectors("crypto.json")
 MESSAGE = "申请最低生活保障 / application for minimum living allowance".encode()
 
 
-SM2_DER_BUG = pytest.mark.xfail(
-    reason="BUG: Sm2Sm3.is_valid_signature raises tongsuopy InternalError on malformed DER",
-    raises=InternalError,
-    strict=True,
-)
 
 
 @pytest.fixture(params=SUITE_NAMES)
@@ -122,7 +116,7 @@ def test_signature_with_flipped_bit_in_value_fails(suite):
 
 
 @pytest.mark.parametrize(
-    "suite_name", ["ed25519-sha256", pytest.param("sm2-sm3", marks=SM2_DER_BUG)]
+    "suite_name", ["ed25519-sha256", "sm2-sm3"]
 )
 def test_signature_truncated_or_extended_fails(suite_name):
     suite = get_suite(suite_name)
@@ -134,7 +128,7 @@ def test_signature_truncated_or_extended_fails(suite_name):
 
 
 @pytest.mark.parametrize(
-    "suite_name", ["ed25519-sha256", pytest.param("sm2-sm3", marks=SM2_DER_BUG)]
+    "suite_name", ["ed25519-sha256", "sm2-sm3"]
 )
 def test_mangled_signature_fails_at_every_byte(suite_name):
     """Any single-bit change anywhere in a signature, encoding included, is answered False.
@@ -168,10 +162,6 @@ def test_sm2_public_key_off_curve_or_badly_encoded_rejected():
     assert not sm2.is_valid_public_key(get_suite("ed25519-sha256").compute_public_key(seed_for(1)))
 
 
-@pytest.mark.xfail(
-    reason="BUG: Ed25519Sha256.is_valid_public_key only checks the length; 32 bytes off the curve pass",
-    strict=True,
-)
 def test_ed25519_public_key_off_curve_rejected():
     ed25519 = get_suite("ed25519-sha256")
     off_curve = find_ed25519_point_off_curve()

@@ -23,7 +23,11 @@ def check_canonical_value(value: JsonValue, *, depth: int = 0) -> None:
         raise EncodingError(f"nesting deeper than {limits.ARGS_DEPTH_MAX} levels")
     kind = type(value)
     if kind is str:
-        if len(value) > limits.STRING_BYTES_MAX and len(value.encode()) > limits.STRING_BYTES_MAX:
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise EncodingError("a string is not valid Unicode (a lone surrogate)") from None
+        if size > limits.STRING_BYTES_MAX:
             raise EncodingError(f"a string is longer than {limits.STRING_BYTES_MAX} bytes")
     elif kind is int:
         if not -limits.INTEGER_ABSOLUTE_MAX <= value <= limits.INTEGER_ABSOLUTE_MAX:

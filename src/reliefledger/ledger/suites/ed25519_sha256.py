@@ -53,8 +53,8 @@ class Ed25519Sha256:
         return True
 
     def is_valid_public_key(self, public_key: bytes) -> bool:
-        """32 bytes that decode to a point (libsodium checks the rest at verification)."""
-        return len(public_key) == PUBLIC_KEY_BYTES
+        """32 bytes that encode a point on the curve, not of small order (libsodium's check)."""
+        return len(public_key) == PUBLIC_KEY_BYTES and nacl.bindings.crypto_core_ed25519_is_valid_point(public_key)
 
 
 _hmac_sha256 = make_keyed_hash("sha256")

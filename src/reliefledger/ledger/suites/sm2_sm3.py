@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from tongsuopy.crypto import hashes, serialization
 from tongsuopy.crypto.asymciphers import ec
-from tongsuopy.crypto.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from tongsuopy.crypto.exceptions import InternalError, InvalidSignature
 
 from reliefledger.ledger.suites.base import make_keyed_hash
 
@@ -52,20 +53,33 @@ class Sm2Sm3:
 
     def is_valid_signature(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
         """Verify with Tongsuo."""
-        if len(signature) > SIGNATURE_BYTES_MAX:
+        if len(signature) > SIGNATURE_BYTES_MAX or not is_strict_der(signature):
             return False
         point = _public_key(public_key)
         if point is None:
             return False
         try:
             point.verify(signature, message, ec.ECDSA(hashes.SM3()))
-        except (InvalidSignature, ValueError):
+        except (InvalidSignature, InternalError, ValueError):
             return False
         return True
 
     def is_valid_public_key(self, public_key: bytes) -> bool:
         """An uncompressed point on the SM2 curve."""
         return _public_key(public_key) is not None
+
+
+def is_strict_der(signature: bytes) -> bool:
+    """True when ``signature`` is exactly the DER encoding of some (r, s).
+
+    Tongsuo raises on malformed DER and tolerates some non-canonical forms; checking the
+    round trip first makes every accepted signature have exactly one byte form.
+    """
+    try:
+        r, s = decode_dss_signature(signature)
+    except ValueError:
+        return False
+    return 0 < r < CURVE_ORDER and 0 < s < CURVE_ORDER and encode_dss_signature(r, s) == signature
 
 
 def _private_key(seed: bytes) -> ec.EllipticCurvePrivateKey:
