@@ -145,13 +145,14 @@ def create_app(node: Node, *, request_bytes_max: int = 128 * 1024, long_poll_sec
         block = node.store.get_block(height) if height >= 1 else None
         if block is None:
             raise LedgerInputError(f"no block at height {height} (heights run from 1 to {node.tip.height}; the genesis is at /v1/genesis)", code="not_found")
+        results = block.results
         return {
             "height": block.height,
             "hash": block.hash.hex(),
             "header": block.header.to_json(),
             "orderer_signature": block.orderer_signature.hex(),
-            "transaction_ids": [entry[0] for entry in block.results],
-            "results": [{"id": entry[0], "code": entry[1]} for entry in block.results],
+            "transaction_ids": [entry[0] for entry in results],
+            "results": [{"id": entry[0], "code": entry[1]} for entry in results],
             "result_root": block.result_root.hex(),
             "state_digest": block.state_digest.hex(),
         }

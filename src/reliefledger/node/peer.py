@@ -151,9 +151,10 @@ class Node:
                 return {"id": transaction_id.hex(), "status": "pending"}
             return None
         block = self.store.get_block(location.height)
+        results = block.results
         hash_function = self.suite.compute_hash
-        leaf_hashes = [merkle.compute_leaf_hash(hash_function, entry_id) for entry_id in block.get_transaction_ids()]
-        result_leaves = [merkle.compute_leaf_hash(hash_function, _encode_result(entry)) for entry in block.results]
+        leaf_hashes = [merkle.compute_leaf_hash(hash_function, bytes.fromhex(entry[0])) for entry in results]
+        result_leaves = [merkle.compute_leaf_hash(hash_function, _encode_result(entry)) for entry in results]
         code = location.code
         return {
             "id": transaction_id.hex(),

@@ -83,9 +83,10 @@ def audit_store(store: BlockStore, *, progress: ProgressCallback | None = None) 
     tip_height = store.get_tip().height
     report.tip_height = tip_height
     for stored in store.iterate_blocks(1):
-        fault, written_keys = check_block(genesis, stored, previous, previous_time_ms, state, claimed)
-        if fault is not None:
-            return report.fail(stored.height, fault)
+        try:
+            written_keys = check_block(genesis, stored, previous, previous_time_ms, state, claimed)
+        except BlockFault as fault:
+            return report.fail(stored.height, str(fault))
         for key in written_keys:
             write_heights[key] = stored.height
         report.blocks_checked += 1
@@ -102,6 +103,10 @@ def audit_store(store: BlockStore, *, progress: ProgressCallback | None = None) 
     return report
 
 
+class BlockFault(Exception):
+    """A stored block that fails a check; the message says which."""
+
+
 def check_block(
     genesis: Genesis,
     stored: StoredBlock,
@@ -109,49 +114,41 @@ def check_block(
     previous_time_ms: int,
     state: MemoryState,
     claimed: dict[bytes, tuple[int, int, int]],
-) -> tuple[str | None, list[str]]:
-    """(Why the stored block is bad, []) or (None, keys written) after applying it to ``state``."""
-    fault = _check_block(genesis, stored, previous, previous_time_ms, state, claimed)
-    return (fault, []) if isinstance(fault, str) else (None, fault)
+) -> list[str]:
+    """Check a stored block against its predecessor and apply it; return the keys it wrote.
 
-
-def _check_block(
-    genesis: Genesis,
-    stored: StoredBlock,
-    previous: StoredBlock,
-    previous_time_ms: int,
-    state: MemoryState,
-    claimed: dict[bytes, tuple[int, int, int]],
-) -> str | list[str]:
+    Raises ``BlockFault`` saying what is wrong.
+    """
     suite = genesis.suite
     try:
         header = BlockHeader.from_json(orjson.loads(stored.header_bytes))
         envelopes = stored.get_envelopes()
+        stored_results = stored.results
     except (LedgerInputError, ValueError, KeyError, TypeError) as error:
-        return f"the stored header or transactions do not parse: {error}"
+        raise BlockFault(f"the stored header or transactions do not parse: {error}") from None
     if encode_canonical(header.to_json()) != stored.header_bytes:
-        return "the stored header is not in canonical form"
+        raise BlockFault("the stored header is not in canonical form")
     if compute_block_hash(suite, header) != stored.hash:
-        return "the stored block hash is not the hash of its header"
+        raise BlockFault("the stored block hash is not the hash of its header")
     block = Block(header, stored.orderer_signature, tuple(envelopes))
     fault = find_block_fault(genesis, block, previous_hash=previous.hash, previous_time_ms=previous_time_ms, height=previous.height + 1)
     if fault is not None:
-        return fault
+        raise BlockFault(fault)
     bad = [envelope.id.hex() for envelope in envelopes if not is_signature_valid(envelope)]
     if bad:
-        return f"transaction {bad[0]} has a signature that does not verify"
+        raise BlockFault(f"transaction {bad[0]} has a signature that does not verify")
     environment = BlockEnvironment(genesis.chain_id, suite, header.height, header.time_ms)
     outcome = execute_block(environment, envelopes, state, previous.state_digest, is_committed_id=lambda identifier: identifier in claimed)
     expected_results = [[result.id.hex(), int(result.code)] for result in outcome.results]
-    if expected_results != stored.results:
-        if len(expected_results) != len(stored.results):
-            return f"{len(stored.results)} results are stored for {len(expected_results)} transactions"
-        position = next(index for index, (expected, found) in enumerate(zip(expected_results, stored.results)) if expected != found)
-        return f"stored result {position} differs from re-execution (expected {expected_results[position]})"
+    if expected_results != stored_results:
+        if type(stored_results) is not list or len(expected_results) != len(stored_results):
+            raise BlockFault(f"the stored results do not list one entry for each of {len(expected_results)} transactions")
+        position = next(index for index, (expected, found) in enumerate(zip(expected_results, stored_results)) if expected != found)
+        raise BlockFault(f"stored result {position} differs from re-execution (expected {expected_results[position]})")
     if outcome.result_root != stored.result_root:
-        return "the stored result root differs from re-execution"
+        raise BlockFault("the stored result root differs from re-execution")
     if outcome.state_digest != stored.state_digest:
-        return "the stored state digest differs from re-execution"
+        raise BlockFault("the stored state digest differs from re-execution")
     state.apply_writes(outcome.writes)
     for position, result in enumerate(outcome.results):
         if result.code.claims_id:

@@ -46,23 +46,28 @@ class StoredBlock:
 
     height: int
     hash: bytes
-    header: BlockHeader | None
-    """None at height 0 (the genesis)."""
     header_bytes: bytes
+    """Canonical header JSON (at height 0, the genesis document)."""
     orderer_signature: bytes
     transactions_bytes: bytes
-    results: list[list[Any]]
-    """[[id hex, code], ...] in block order."""
+    results_bytes: bytes
+    """Canonical JSON [[id hex, code], ...] in block order."""
     result_root: bytes
     state_digest: bytes
+
+    @property
+    def header(self) -> BlockHeader | None:
+        """The parsed header; None at height 0. Parsed on access, so a damaged row fails here."""
+        return None if self.height == 0 else BlockHeader.from_json(orjson.loads(self.header_bytes))
+
+    @property
+    def results(self) -> list[list[Any]]:
+        """[[id hex, code], ...] in block order."""
+        return orjson.loads(self.results_bytes)
 
     def get_envelopes(self) -> list[Envelope]:
         """Parse the stored envelopes (raises LedgerInputError when a byte was changed)."""
         return [parse_envelope_value(value) for value in orjson.loads(self.transactions_bytes)]
-
-    def get_transaction_ids(self) -> list[bytes]:
-        """The transaction ids in block order, from the results."""
-        return [bytes.fromhex(entry[0]) for entry in self.results]
 
 
 @dataclass(frozen=True)
@@ -186,11 +191,10 @@ class BlockStore:
         return StoredBlock(
             height=height,
             hash=bytes(block_hash),
-            header=None if height == 0 else BlockHeader.from_json(orjson.loads(header)),
             header_bytes=bytes(header),
             orderer_signature=bytes(signature),
             transactions_bytes=bytes(transactions),
-            results=orjson.loads(results),
+            results_bytes=bytes(results),
             result_root=bytes(result_root),
             state_digest=bytes(state_digest),
         )
