@@ -331,5 +331,6 @@ class NodeProcess:
             self.log.close()
 
     def read_log(self) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text(errors="replace")

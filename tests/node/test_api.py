@@ -626,3 +626,24 @@ def test_sm2_resigned_body_is_the_same_transaction(tmp_path):
     assert accepted.status_code == 202 and repeated.status_code == 200
     assert final["status"] == "committed"
     assert block["transaction_ids"].count(first.id.hex()) == 1
+
+
+def test_envelope_that_expires_before_its_block_is_rejected_expired(tmp_path):
+    """Valid at the edge, expired at block time: accepted (202), then a recorded 'expired' result."""
+    chain = make_chain(tmp_path / "chain", settings=NodeSettings(block_wait_ms_max=1000))
+    admin = chain.read_organisation_key("civil-affairs")
+    envelope = admit(admin, valid_until=read_clock_ms() + 300)
+
+    async def scenario(node, client):
+        accepted = await post(client, envelope.encoded)
+        final = await get_final(client, envelope.id.hex())
+        again = await post(client, envelope.encoded)
+        status = (await client.get("/v1/status")).json()
+        return accepted, final, again, status
+
+    accepted, final, again, status = run_with_client(chain, scenario)
+    assert accepted.status_code == 202, accepted.text
+    assert final["status"] == "rejected" and (final["code"], final["result"]) == (5, "expired")
+    check_proofs("ed25519-sha256", final)
+    assert again.status_code == 200 and again.json()["result"] == "expired"
+    assert status["halted"] is None

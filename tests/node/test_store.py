@@ -11,7 +11,6 @@ from reliefledger.ledger.errors import InvariantViolation, LedgerInputError
 from reliefledger.ledger.execute import TransactionResult
 from reliefledger.ledger.genesis import parse_genesis
 from reliefledger.ledger.results import ResultCode
-from reliefledger.node.keys import generate_key
 from reliefledger.store.block_store import BlockStore, StoreError
 
 
@@ -254,4 +253,3 @@ def test_read_only_store_of_a_missing_file_is_refused_and_not_created(tmp_path):
 
 def test_genesis_digest_helper_matches_store(chain, store):
     assert store.get_tip().state_digest == genesis_digest(chain)
-    assert generate_key(chain.read_genesis().suite, "x").public_key != ""
