@@ -66,6 +66,8 @@ def init(
         chain.open_store().close()
     except LedgerInputError as error:
         fail(error.message)
+    except OSError as error:
+        fail(f"cannot create the chain in {directory}: {error.strerror or error}")
     genesis = chain.read_genesis()
     console.print(f"[green]created[/] chain [bold]{genesis.chain_id}[/] ({genesis.suite.name}) in {directory}")
     for organisation in genesis.organisations:

@@ -282,10 +282,6 @@ def test_blocks_serve_signed_header_and_transaction_ids(chain):
     assert_error(not_a_number, 400)
 
 
-@pytest.mark.xfail(
-    reason="BUG: GET /v1/blocks/{height} with a height above 2**63-1 reaches SQLite and raises OverflowError (HTTP 500)",
-    strict=True,
-)
 def test_block_height_beyond_sqlite_integers_is_404_not_500(chain):
     async def scenario(node, client):
         return [await client.get(f"/v1/blocks/{height}") for height in (2**63, 10**30)]
@@ -558,11 +554,6 @@ def test_everything_bad_in_one_session_leaves_the_node_running(chain):
 # --- the submission path in batches ---------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="BUG: Node._accept does not drop a repeated id within one batch: both copies are written "
-    "to the mempool and ordered, and the first mempool row is never settled",
-    strict=True,
-)
 def test_a_batch_holding_the_same_envelope_twice_orders_it_once_and_settles_the_mempool(chain):
     admin = chain.read_organisation_key("civil-affairs")
     envelope = admit(admin)

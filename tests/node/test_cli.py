@@ -103,11 +103,6 @@ def test_init_with_bad_options_fails_cleanly_and_writes_nothing(tmp_path, option
     assert not (root / "keys").exists()
 
 
-@pytest.mark.xfail(
-    reason="BUG: init on a path that is an existing file escapes with FileExistsError (a traceback); "
-    "cli.init catches only LedgerInputError",
-    strict=True,
-)
 def test_init_on_an_existing_file_fails_cleanly(tmp_path):
     target = tmp_path / "afile"
     target.write_text("not a folder")
@@ -132,11 +127,6 @@ def test_verify_on_an_empty_sqlite_file(tmp_path):
     assert_clean_failure(invoke("verify", folder))
 
 
-@pytest.mark.xfail(
-    reason="BUG: verify on a ledger.sqlite that is not a database escapes with sqlite3.DatabaseError "
-    "(a traceback): BlockStore.__init__ runs PRAGMA outside cli.verify's error handling",
-    strict=True,
-)
 def test_verify_on_a_file_that_is_not_a_database(tmp_path):
     folder = tmp_path / "folder"
     folder.mkdir()

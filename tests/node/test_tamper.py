@@ -275,12 +275,7 @@ def test_unparseable_header_results_or_transactions_name_the_block(sample_chain,
 @pytest.mark.parametrize(
     "column",
     [
-        pytest.param("header", marks=pytest.mark.xfail(
-            reason="BUG: audit_store calls store.get_tip() before its block loop, and get_tip parses the tip's "
-            "header JSON; a damaged tip header escapes as an exception ('the store cannot be read') instead "
-            "of a named fault at the tip block",
-            strict=True,
-        )),
+        "header",
         "results",
     ],
 )

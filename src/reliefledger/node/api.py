@@ -142,7 +142,7 @@ def create_app(node: Node, *, request_bytes_max: int = 128 * 1024, long_poll_sec
     @app.get("/v1/blocks/{height}", responses=errors, tags=["chain"])
     async def get_block(height: int) -> Any:
         """A block's header with the orderer's signature, its transaction ids and results."""
-        block = node.store.get_block(height) if height >= 1 else None
+        block = node.store.get_block(height) if 1 <= height <= node.tip.height else None
         if block is None:
             raise LedgerInputError(f"no block at height {height} (heights run from 1 to {node.tip.height}; the genesis is at /v1/genesis)", code="not_found")
         results = block.results

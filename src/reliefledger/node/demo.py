@@ -7,7 +7,6 @@ transaction is refused), audits the whole chain, prints where to look, and keeps
 """
 
 import asyncio
-import signal
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,7 @@ from reliefledger.ledger.transactions import Envelope, TransactionBody, sign_tra
 from reliefledger.node.api import create_app
 from reliefledger.node.directory import DEFAULT_ORGANISATIONS, ChainDirectory, initialise_directory
 from reliefledger.node.keys import KeyFile, generate_key
-from reliefledger.node.runtime import open_node, read_clock_ms
+from reliefledger.node.runtime import open_node, read_clock_ms, start_server, stop_server_on_signals
 from reliefledger.node.settings import NodeSettings
 from reliefledger.store.audit import audit_store
 from reliefledger.store.block_store import BlockStore
@@ -38,13 +37,7 @@ async def run_demo(root: Path, *, transactions: int, port: int, serve_seconds: f
     )
     console.print(f"[green]founded[/] chain reliefledger-demo with {len(DEFAULT_ORGANISATIONS)} agencies in {root}")
     async with open_node(directory) as node:
-        server = uvicorn.Server(uvicorn.Config(create_app(node), host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-        server.install_signal_handlers = lambda: None
-        serving = asyncio.create_task(server.serve())
-        while not server.started:
-            if serving.done():
-                serving.result()
-            await asyncio.sleep(0.05)
+        server, serving = await start_server(create_app(node), host="127.0.0.1", port=port)
         base_url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
             counts = await stream_transactions(client, directory, transactions, console)
@@ -136,11 +129,9 @@ def print_summary(console: Console, status: dict, counts: dict[str, int], report
 
 async def keep_serving(server: uvicorn.Server, serving: asyncio.Task, serve_seconds: float, console: Console) -> None:
     """Serve until Ctrl+C (or for ``serve_seconds`` when it is not negative)."""
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signal_number, lambda: setattr(server, "should_exit", True))
+    stop_server_on_signals(server)
     if serve_seconds >= 0:
-        loop.call_later(serve_seconds, lambda: setattr(server, "should_exit", True))
+        asyncio.get_running_loop().call_later(serve_seconds, lambda: setattr(server, "should_exit", True))
     else:
         console.print("serving; press Ctrl+C to stop")
     await serving

@@ -113,6 +113,8 @@ def initialise_directory(
 ) -> ChainDirectory:
     """Create a chain directory with fresh keys; refuse to overwrite an existing chain."""
     directory = ChainDirectory(Path(root))
+    if directory.root.exists() and not directory.root.is_dir():
+        raise LedgerInputError(f"{root} exists and is not a folder", code="not_a_folder")
     if directory.genesis_path.exists():
         raise LedgerInputError(f"{root} already holds a chain (genesis.json exists)", code="already_initialised")
     suite = get_suite(suite_name)

@@ -242,10 +242,7 @@ class Node:
     async def _accept(self, envelopes: list[Envelope]) -> list[Submission]:
         if self.halted:
             raise NodeHalted(f"this node halted: {self.halted}")
-        fresh = []
-        for envelope in envelopes:
-            if envelope.id not in self.pending:
-                fresh.append(envelope)
+        fresh = list({envelope.id: envelope for envelope in envelopes if envelope.id not in self.pending}.values())
         if len(self.pending) + len(fresh) > self.pending_transactions_max:
             raise NodeBusy(f"{len(self.pending)} transactions are waiting; retry shortly")
         sequences = self.store.append_mempool(fresh)

@@ -3,8 +3,9 @@
 import asyncio
 import contextlib
 import signal
+import socket
 import time
-from typing import AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable
 
 import uvicorn
 
@@ -60,17 +61,40 @@ async def open_node(
         store.close()
 
 
+async def start_server(app: Any, *, host: str, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
+    """Bind the socket here (a port in use is a clear error, not uvicorn's exit) and start serving."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise LedgerInputError(f"cannot listen on {host}:{port}: {error.strerror or error}", code="cannot_listen") from None
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server.install_signal_handlers = lambda: None
+    serving = asyncio.create_task(server.serve(sockets=[listener]), name="http-server")
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.02)
+    if not server.started:
+        serving.result()
+    return server, serving
+
+
+def stop_server_on_signals(server: uvicorn.Server) -> None:
+    """Let SIGINT (Ctrl+C) and SIGTERM end the server gracefully."""
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, lambda: setattr(server, "should_exit", True))
+
+
 async def serve(directory: ChainDirectory, *, host: str, port: int, on_ready: Callable[[Node], None] | None = None) -> None:
     """Run a node and its HTTP API until SIGINT or SIGTERM."""
     settings = directory.read_settings()
     async with open_node(directory, settings=settings) as node:
         app = create_app(node, request_bytes_max=settings.request_bytes_max, long_poll_seconds_max=settings.long_poll_seconds_max)
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
-        server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None
-        loop = asyncio.get_running_loop()
-        for signal_number in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signal_number, lambda: setattr(server, "should_exit", True))
+        server, serving = await start_server(app, host=host, port=port)
+        stop_server_on_signals(server)
         if on_ready is not None:
             on_ready(node)
-        await server.serve()
+        await serving

@@ -75,12 +75,14 @@ def audit_store(store: BlockStore, *, progress: ProgressCallback | None = None) 
     writes, digest = compute_genesis_state(genesis)
     if genesis_row.hash != genesis.compute_hash() or genesis_row.state_digest != digest:
         return report.fail(0, "the genesis hash or genesis state digest does not match the genesis document")
+    if store.get_genesis_bytes() != genesis_row.header_bytes:
+        return report.fail(0, "the genesis the node loads (meta) differs from the genesis block")
     state = MemoryState(writes)
     write_heights = {key: 0 for key in writes}
     claimed: dict[bytes, tuple[int, int, int]] = {}
     previous = genesis_row
     previous_time_ms = genesis.time_ms
-    tip_height = store.get_tip().height
+    tip_height = store.get_tip_height()
     report.tip_height = tip_height
     for stored in store.iterate_blocks(1):
         try:

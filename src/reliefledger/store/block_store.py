@@ -86,15 +86,19 @@ class BlockStore:
         if synchronous not in SYNCHRONOUS_MODES:
             raise StoreError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
         self.path = Path(path)
-        if read_only:
-            if not self.path.exists():
-                raise StoreError(f"no store at {self.path}")
-            self.connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
-        else:
-            self.connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self.connection.execute("PRAGMA journal_mode=WAL")
-            self.connection.execute(f"PRAGMA synchronous={synchronous}")
-        self.connection.execute("PRAGMA cache_size=-65536")
+        if read_only and not self.path.exists():
+            raise StoreError(f"no store at {self.path}")
+        try:
+            if read_only:
+                self.connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+            else:
+                self.connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                self.connection.execute("PRAGMA journal_mode=WAL")
+                self.connection.execute(f"PRAGMA synchronous={synchronous}")
+            self.connection.execute("PRAGMA cache_size=-65536")
+            self.connection.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{self.path} is not a ReliefLedger store: {error}") from None
         self._genesis: Genesis | None = None
 
     def close(self) -> None:
@@ -143,6 +147,15 @@ class BlockStore:
         ).fetchone()
         time_ms = self.get_genesis().time_ms if height == 0 else orjson.loads(header)["time_ms"]
         return Tip(height, bytes(block_hash), time_ms, bytes(state_digest))
+
+    def get_tip_height(self) -> int:
+        """The highest stored height, read without parsing any row."""
+        return self.connection.execute("SELECT MAX(height) FROM blocks").fetchone()[0]
+
+    def get_genesis_bytes(self) -> bytes:
+        """The genesis document as kept in ``meta`` (what the node loads at start)."""
+        row = self.connection.execute("SELECT value FROM meta WHERE name='genesis'").fetchone()
+        return b"" if row is None else bytes(row[0])
 
     def get(self, key: str) -> Any | None:
         """The committed value at ``key`` (the executor's ``StateReader``)."""
