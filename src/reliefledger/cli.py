@@ -206,7 +206,7 @@ def bench(
     count: int = typer.Option(50_000, "--count", "-n", min=1, max=5_000_000, help="Transactions to commit"),
     directory: Optional[Path] = typer.Option(None, "--dir", help="Build the chain here and keep it (default: a temporary folder)"),
     suite: str = typer.Option(DEFAULT_SUITE_NAME, help=f"Crypto suite: {', '.join(SUITES)}"),
-    workers: int = typer.Option(0, help="Signature-verification processes (0: one per core)"),
+    workers: int = typer.Option(0, help="The node's signature-verification processes (0: one per core but one)"),
 ) -> None:
     """Measure committed transactions a second through the node's commit path."""
     if directory is not None and directory.exists() and any(directory.iterdir()):

@@ -54,6 +54,11 @@ def encode_canonical(value: JsonValue) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
+def encode_checked(value: JsonValue) -> bytes:
+    """Canonical JSON of a value whose parts were already checked (the hot path skips a re-walk)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
 def decode_json(data: bytes | str) -> JsonValue:
     """Parse JSON text, turning any parse failure into ``EncodingError``."""
     try:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 from reliefledger.ledger import limits, merkle
 from reliefledger.ledger.contracts import CONTRACTS, TransactionContext
 from reliefledger.ledger.contracts.membership import get_member_key, is_signer_active
-from reliefledger.ledger.encoding import encode_canonical
+from reliefledger.ledger.encoding import encode_checked
 from reliefledger.ledger.environment import BlockEnvironment
 from reliefledger.ledger.results import Rejection, ResultCode
 from reliefledger.ledger.state import StateOverlay, StateReader, compute_state_digest
@@ -31,7 +31,7 @@ class TransactionResult:
 
     def encode(self) -> bytes:
         """Canonical JSON ``{"code": n, "id": hex}``: the leaf of the result tree."""
-        return encode_canonical({"code": int(self.code), "id": self.id.hex()})
+        return encode_checked({"code": int(self.code), "id": self.id.hex()})
 
 
 @dataclass(frozen=True)

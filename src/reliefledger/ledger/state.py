@@ -46,18 +46,26 @@ class MemoryState:
 
 
 class StateOverlay:
-    """Buffered writes over a reader; ``child`` nests one for a single transaction."""
+    """Buffered writes over a reader; ``child`` nests one for a single transaction.
+
+    Reads of the base are remembered (the base does not change while an overlay lives), so a
+    block that checks the same signer a thousand times reads its record once. Values are shared,
+    never mutated: contracts build new objects to write.
+    """
 
     def __init__(self, base: StateReader) -> None:
         self.base = base
         self.writes: dict[str, Any] = {}
+        self._reads: dict[str, Any] = {}
 
     def get(self, key: str) -> Any | None:
         """Read through the buffered writes to the base."""
         if key in self.writes:
             value = self.writes[key]
             return None if value is _DELETED else value
-        return self.base.get(key)
+        if key not in self._reads:
+            self._reads[key] = self.base.get(key)
+        return self._reads[key]
 
     def put(self, key: str, value: Any) -> None:
         """Buffer a write; the value must have a canonical JSON form."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reliefledger.ledger import limits
-from reliefledger.ledger.encoding import check_canonical_value, decode_json, encode_canonical
+from reliefledger.ledger.encoding import check_canonical_value, decode_json, encode_canonical, encode_checked
 from reliefledger.ledger.errors import EncodingError, EnvelopeError, LedgerInputError
 from reliefledger.ledger.suites import Suite, get_suite
 
@@ -112,10 +112,10 @@ def parse_envelope_value(value: Any) -> Envelope:
         valid_until=_require_integer(raw_body, "valid_until"),
     )
     try:
-        check_canonical_value(body.args)
-        body_bytes = encode_canonical(body.to_json())
+        check_canonical_value(body.args, depth=1)
     except EncodingError as error:
         raise EnvelopeError(f"body.args: {error}") from None
+    body_bytes = encode_checked(body.to_json())
     return _build_envelope(suite, body, body_bytes, signature)
 
 
@@ -131,9 +131,8 @@ def compute_transaction_id(suite: Suite, body: TransactionBody) -> bytes:
 
 
 def _build_envelope(suite: Suite, body: TransactionBody, body_bytes: bytes, signature: bytes) -> Envelope:
-    encoded = encode_canonical(
-        {"body": body.to_json(), "signature": signature.hex(), "suite": suite.name}
-    )
+    # Canonical JSON of {"body", "signature", "suite"}: keys already in order, parts already checked.
+    encoded = b'{"body":' + body_bytes + b',"signature":"' + signature.hex().encode() + b'","suite":"' + suite.name.encode() + b'"}'
     if len(encoded) > limits.TRANSACTION_BYTES_MAX:
         raise EnvelopeError(
             f"transaction of {len(encoded)} bytes exceeds {limits.TRANSACTION_BYTES_MAX}",

@@ -84,6 +84,8 @@ class Node:
         self.halted: str | None = None
         self.pending: dict[bytes, PendingTransaction] = {}
         self._verified_signatures: dict[bytes, bytes] = {}
+        self._edge_reads: dict[str, Any] = {}
+        """State read by edge checks since the last commit (cleared by each commit)."""
         self._commit_signal = asyncio.Event()
         self.commit_listeners: list[Callable[[Block], None]] = []
         """Called after each committed block (the benchmark measures latency with one)."""
@@ -225,6 +227,7 @@ class Node:
         for envelope in block.transactions:
             self.pending.pop(envelope.id, None)
         self.tip = Tip(block.header.height, block_hash, block.header.time_ms, outcome.state_digest)
+        self._edge_reads.clear()
         signal, self._commit_signal = self._commit_signal, asyncio.Event()
         signal.set()
         for listener in self.commit_listeners:
@@ -281,11 +284,17 @@ class Node:
             raise EnvelopeError("valid_until has passed", code="expired")
         if body.valid_until > now_ms + limits.VALIDITY_MS_MAX:
             raise EnvelopeError(f"valid_until lies more than {limits.VALIDITY_MS_MAX} ms ahead", code="validity_too_long")
-        member = self.store.get(get_member_key(body.signer))
+        member = self.get(get_member_key(body.signer))
         if member is None:
             raise EnvelopeError("body.signer is not a member key of this chain", code="unknown_signer")
-        if not is_signer_active(self.store, member):
+        if not is_signer_active(self, member):
             raise EnvelopeError("body.signer has been revoked", code="revoked_signer")
+
+    def get(self, key: str) -> Any | None:
+        """Committed state, remembered until the next commit (the edge's ``StateReader``)."""
+        if key not in self._edge_reads:
+            self._edge_reads[key] = self.store.get(key)
+        return self._edge_reads[key]
 
     def _check_signature(self, envelope: Envelope) -> bool:
         if self._verified_signatures.pop(envelope.id, None) == envelope.signature:

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import orjson
 
 from reliefledger.ledger.blocks import Block, BlockHeader
-from reliefledger.ledger.encoding import encode_canonical
+from reliefledger.ledger.encoding import encode_canonical, encode_checked
 from reliefledger.ledger.errors import LedgerInputError, require
 from reliefledger.ledger.execute import BlockOutcome
 from reliefledger.ledger.genesis import Genesis, parse_genesis
@@ -231,12 +231,14 @@ class BlockStore:
 
     def append_mempool(self, envelopes: Iterable[Envelope]) -> list[int]:
         """Durably record accepted transactions; returns their sequence numbers."""
-        sequences = []
+        rows = [(envelope.encoded,) for envelope in envelopes]
+        if not rows:
+            return []
         with self._transaction() as cursor:
-            for envelope in envelopes:
-                cursor.execute("INSERT INTO mempool (envelope) VALUES (?)", (envelope.encoded,))
-                sequences.append(cursor.lastrowid)
-        return sequences
+            cursor.executemany("INSERT INTO mempool (envelope) VALUES (?)", rows)
+            (last,) = cursor.execute("SELECT last_insert_rowid()").fetchone()
+        # One writer inside one SQLite transaction: the new rowids are consecutive.
+        return list(range(last - len(rows) + 1, last + 1))
 
     def list_mempool(self) -> list[tuple[int, bytes]]:
         """Every unsettled accepted transaction (sequence, envelope bytes), oldest first."""
@@ -248,7 +250,8 @@ class BlockStore:
             cursor.executemany("DELETE FROM mempool WHERE sequence=?", [(sequence,) for sequence in sequences])
 
     def _write_state(self, cursor: sqlite3.Cursor, writes: dict[str, Any], height: int) -> None:
-        upserts = [(key, encode_canonical(value), height) for key, value in writes.items() if value is not None]
+        # The write set was checked whole when its state digest was computed (compute_state_digest).
+        upserts = [(key, encode_checked(value), height) for key, value in writes.items() if value is not None]
         deletes = [(key,) for key, value in writes.items() if value is None]
         cursor.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", upserts)
         cursor.executemany("DELETE FROM state WHERE key=?", deletes)
