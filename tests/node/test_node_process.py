@@ -134,3 +134,27 @@ def test_demo_on_a_busy_port_fails_cleanly(tmp_path):
     assert result.returncode != 0
     assert "Traceback" not in output, output[-1500:]
     assert "port" in output
+
+
+def test_answers_take_milliseconds_not_a_delayed_ack(tmp_path, chain):
+    """A real node answers a keep-alive client at once: no ~40 ms Nagle / delayed-ACK stall.
+
+    The node binds its own listening socket; one made without IPPROTO_TCP misses asyncio's
+    TCP_NODELAY and every answer then waits for the client's delayed ACK.
+    """
+    import statistics
+    import time
+
+    node = NodeProcess(chain.root, find_free_port(), tmp_path / "node.log")
+    try:
+        node.wait_ready()
+        with httpx.Client(base_url=node.url, timeout=10) as client:
+            client.get("/v1/status")
+            durations_ms = []
+            for _ in range(30):
+                started = time.perf_counter()
+                assert client.get("/v1/status").status_code == 200
+                durations_ms.append((time.perf_counter() - started) * 1000)
+        assert statistics.median(durations_ms) < 20, durations_ms
+    finally:
+        node.ensure_stopped()

@@ -64,7 +64,9 @@ async def open_node(
 async def start_server(app: Any, *, host: str, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
     """Bind the socket here (a port in use is a clear error, not uvicorn's exit) and start serving."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
+    # without it every answer waits ~40 ms for a delayed ACK.
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
