@@ -293,6 +293,19 @@ def test_block_height_beyond_sqlite_integers_is_404_not_500(chain):
 # --- results recorded in blocks ------------------------------------------------------------------
 
 
+def submit_follow_and_resubmit(chain, envelope):
+    """Post an envelope, long-poll its final status, post it again, read the node's status."""
+
+    async def scenario(node, client):
+        accepted = await post(client, envelope.encoded)
+        final = await get_final(client, envelope.id.hex())
+        again = await post(client, envelope.encoded)
+        status = (await client.get("/v1/status")).json()
+        return accepted, final, again, status
+
+    return run_with_client(chain, scenario)
+
+
 @pytest.mark.parametrize(
     "build, code, label",
     [
@@ -309,14 +322,7 @@ def test_accepted_then_rejected_with_its_result_code(chain, build, code, label):
     tax = chain.read_organisation_key("tax")
     envelope = build(admin, tax)
 
-    async def scenario(node, client):
-        accepted = await post(client, envelope.encoded)
-        final = await get_final(client, envelope.id.hex())
-        again = await post(client, envelope.encoded)
-        status = (await client.get("/v1/status")).json()
-        return accepted, final, again, status
-
-    accepted, final, again, status = run_with_client(chain, scenario)
+    accepted, final, again, status = submit_follow_and_resubmit(chain, envelope)
     assert accepted.status_code == 202, accepted.text
     assert final["status"] == "rejected"
     assert (final["code"], final["result"]) == (code, label)
@@ -625,14 +631,7 @@ def test_envelope_that_expires_before_its_block_is_rejected_expired(tmp_path):
     admin = chain.read_organisation_key("civil-affairs")
     envelope = admit(admin, valid_until=read_clock_ms() + 300)
 
-    async def scenario(node, client):
-        accepted = await post(client, envelope.encoded)
-        final = await get_final(client, envelope.id.hex())
-        again = await post(client, envelope.encoded)
-        status = (await client.get("/v1/status")).json()
-        return accepted, final, again, status
-
-    accepted, final, again, status = run_with_client(chain, scenario)
+    accepted, final, again, status = submit_follow_and_resubmit(chain, envelope)
     assert accepted.status_code == 202, accepted.text
     assert final["status"] == "rejected" and (final["code"], final["result"]) == (5, "expired")
     check_proofs("ed25519-sha256", final)
