@@ -106,7 +106,7 @@ class Node:
                 await task
             except asyncio.CancelledError:
                 pass
-            except InvariantViolation:
+            except Exception:  # already recorded in self.halted and logged by the commit loop
                 pass
         self._tasks.clear()
         await self.orderer.close()
@@ -238,7 +238,12 @@ class Node:
             block = await self.orderer.next_block()
             try:
                 self.commit_block(block)
-            except InvariantViolation:
+            except Exception as error:
+                # Nothing of the block was committed (one SQLite transaction); stop loudly rather
+                # than accept transactions that would never commit.
+                if self.halted is None:
+                    self.halted = f"committing block {block.header.height} failed: {error!r}"
+                    logger.exception("halting commits: %s", self.halted)
                 self._commit_signal.set()
                 raise
 
