@@ -69,6 +69,7 @@ def test_ok_commits_writes_and_chains_digest(network):
         key: {
             "admitted_height": 1,
             "organisation": "civil-affairs",
+            "region": "330100",
             "revoked_height": None,
             "roles": ["auditor", "clerk"],
             "status": "active",

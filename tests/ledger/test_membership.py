@@ -81,6 +81,7 @@ def test_admin_admits_member_of_own_organisation(network):
     assert network.member(10) == {
         "admitted_height": 1,
         "organisation": "hrss",
+        "region": "330100",
         "revoked_height": None,
         "roles": ["clerk", "reviewer"],
         "status": "active",
@@ -240,6 +241,7 @@ def test_proposal_needs_strict_majority_of_three(network):
     assert network.member(20) == {
         "admitted_height": 2,
         "organisation": "bank-a",
+        "region": "330100",
         "revoked_height": None,
         "roles": ["admin"],
         "status": "active",

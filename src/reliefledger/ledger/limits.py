@@ -42,3 +42,12 @@ PROPOSAL_LIFETIME_MS_MAX = 30 * 24 * 3600 * 1000
 
 ORGANISATIONS_MAX = 1024
 """Most organisations in a network."""
+
+HOUSEHOLD_MEMBERS_MAX = 32
+"""Most members of one registered household."""
+
+PROGRAMMES_PER_APPLICATION_MAX = 8
+"""Most programmes one intake may open."""
+
+REASONS_PER_DECISION_MAX = 16
+"""Most reason codes a decision or opinion may carry."""

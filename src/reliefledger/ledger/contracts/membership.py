@@ -3,11 +3,13 @@
 State keys::
 
     membership/organisation/<id>   {id, name, kind, region, founding, status, admitted_height}
-    membership/member/<key hex>    {organisation, roles, status, admitted_height, revoked_height}
+    membership/member/<key hex>    {organisation, region, roles, status, admitted_height, revoked_height}
     membership/founding            {organisations: [sorted ids]}
     membership/proposal/<id>       {id, change, proposer, votes, status, deadline_ms, closed_height}
 
-An organisation's admins admit and revoke its own members. Admitting or removing an organisation
+An organisation's admins admit and revoke its own members. Every member acts within a region
+(GB/T 2260): its organisation's, or one within it named at admission — a township caseworker of a
+district bureau is bound to that township. Admitting or removing an organisation
 is a governance proposal that takes effect when a strict majority of the founding organisations
 has voted for it, never by editing a configuration file.
 """
@@ -19,7 +21,8 @@ from reliefledger.ledger import limits
 from reliefledger.ledger.contracts.arguments import require_fields, require_integer, require_string
 from reliefledger.ledger.contracts.context import TransactionContext
 from reliefledger.ledger.errors import LedgerInputError
-from reliefledger.ledger.genesis import Genesis, IDENTIFIER_PATTERN, OrganisationSpec, parse_organisation_spec
+from reliefledger.ledger.genesis import Genesis, IDENTIFIER_PATTERN, REGION_PATTERN, OrganisationSpec, parse_organisation_spec
+from reliefledger.ledger.regions import is_within
 from reliefledger.ledger.results import Rejection, ResultCode
 
 ADMIN_ROLE = "admin"
@@ -63,14 +66,18 @@ def is_signer_active(state: Any, member: dict[str, Any] | None) -> bool:
 
 
 def process_admit_member(context: TransactionContext, args: dict[str, Any]) -> None:
-    """An admin admits a new key to its own organisation with roles."""
-    require_fields(args, {"public_key", "roles"})
+    """An admin admits a new key to its own organisation with roles, bound to a region within it."""
+    require_fields(args, {"public_key", "roles"}, {"region"})
     _require_admin(context)
     public_key = _require_public_key(context, args)
     roles = _require_roles(args)
+    organisation = context.state.get(get_organisation_key(context.signer["organisation"]))
+    region = require_string(args, "region", REGION_PATTERN) if "region" in args else organisation["region"]
+    if not is_within(region, organisation["region"]):
+        raise Rejection(ResultCode.NOT_AUTHORISED, f"region {region} is outside the organisation's {organisation['region']}")
     if context.state.get(get_member_key(public_key)) is not None:
         raise Rejection(ResultCode.MEMBER_EXISTS, "that key is already a member")
-    context.state.put(get_member_key(public_key), _build_member(context.signer["organisation"], roles, context.environment.height))
+    context.state.put(get_member_key(public_key), _build_member(organisation["id"], region, roles, context.environment.height))
 
 
 def process_revoke_member(context: TransactionContext, args: dict[str, Any]) -> None:
@@ -220,10 +227,11 @@ def _require_roles(args: dict[str, Any]) -> list[str]:
     return sorted(set(roles))
 
 
-def _build_member(organisation_id: str, roles: list[str], height: int) -> dict[str, Any]:
+def _build_member(organisation_id: str, region: str, roles: list[str], height: int) -> dict[str, Any]:
     return {
         "admitted_height": height,
         "organisation": organisation_id,
+        "region": region,
         "revoked_height": None,
         "roles": roles,
         "status": "active",
@@ -241,5 +249,5 @@ def _compute_organisation_writes(spec: OrganisationSpec, *, founding: bool, heig
             "region": spec.region,
             "status": "active",
         },
-        get_member_key(spec.admin_key): _build_member(spec.id, [ADMIN_ROLE], height),
+        get_member_key(spec.admin_key): _build_member(spec.id, spec.region, [ADMIN_ROLE], height),
     }
