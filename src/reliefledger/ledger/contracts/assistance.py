@@ -45,7 +45,7 @@ MONTH_MS = 30 * 86_400_000
 """A review interval month, for scheduling: reviews are due by elapsed time, not calendar months."""
 OPEN_STATES = ("applied", "investigating", "assessed", "opinion_given", "in_notice", "paid_first")
 """States in which a case still awaits a decision."""
-CLOSED_STATES = ("refused", "stopped", "exited")
+CLOSED_STATES = ("refused", "stopped", "exited", "completed")
 """States after which a household may apply again for the programme."""
 DAY_MS = 86_400_000
 
@@ -107,7 +107,7 @@ def process_record_authorisation(context: TransactionContext, args: dict[str, An
 def process_record_visit(context: TransactionContext, args: dict[str, Any]) -> None:
     """A household visit by at least two staff; ``by_county`` marks the county's own visit."""
     require_fields(args, {"case_id", "visit_commitment", "staff", "by_county"})
-    case = _require_case(context, args, (CASEWORKER, APPROVER), ("applied", "investigating", "assessed", "paid_first", "enrolled"))
+    case = _require_case(context, args, (CASEWORKER, APPROVER), ("applied", "investigating", "assessed", "opinion_given", "in_notice", "paid_first", "enrolled"))
     by_county = args["by_county"]
     if type(by_county) is not bool:
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "by_county must be true or false")
@@ -115,7 +115,7 @@ def process_record_visit(context: TransactionContext, args: dict[str, Any]) -> N
         raise Rejection(ResultCode.NOT_AUTHORISED, "a county visit is recorded by a county approver")
     staff = _require_staff(context, args["staff"], case["region"])
     visit = {"by_county": by_county, "commitment": require_string(args, "visit_commitment", DIGEST_PATTERN), "staff": staff, "time_ms": context.environment.time_ms}
-    status = case["status"] if case["status"] in ("assessed", "paid_first", "enrolled") else "investigating"
+    status = "investigating" if case["status"] == "applied" else case["status"]
     _put_case(context, case, visits=[*case["visits"], visit], status=status)
 
 
@@ -143,10 +143,14 @@ def process_record_means_test(context: TransactionContext, args: dict[str, Any])
 def process_give_opinion(context: TransactionContext, args: dict[str, Any]) -> None:
     """The township's opinion after investigation and means test."""
     require_fields(args, {"case_id", "recommendation", "reasons"})
-    case = _require_case(context, args, (CASEWORKER,), ("assessed", "paid_first"))
-    _require_investigation(case)
+    case = _require_case(context, args, (CASEWORKER,), ("investigating", "assessed", "paid_first"))
+    programme = get_programme(get_pack(context.state, case["pack_version"]), case["programme"])
+    if programme.means_test is None:
+        _require_visit_and_authorisation(case)
+    else:
+        _require_investigation(case)
     recommendation = _require_choice(args, "recommendation", OUTCOMES)
-    status = "opinion_given" if case["status"] == "assessed" else "paid_first"
+    status = "paid_first" if case["status"] == "paid_first" else "opinion_given"
     _put_case(context, case, opinion={"reasons": _require_reasons(args, allow_empty=recommendation == "approve"), "recommendation": recommendation, "time_ms": context.environment.time_ms}, status=status)
 
 
@@ -192,6 +196,10 @@ def process_decide(context: TransactionContext, args: dict[str, Any]) -> None:
         _put_case(context, case, decision=decision, status="refused", deadlines=deadlines)
         return
     _require_ready_for_approval(case, programme, amount)
+    if programme.tier != "basic":
+        _put_case(context, case, decision=decision, status="completed")
+        _close_open_case(context, case)
+        return
     review_months = programme.review_months_stable or 12
     enrolment = {"from_month": _get_next_month(pack, now), "monthly_benefit_fen": amount, "next_review_ms": now + review_months * MONTH_MS}
     deadlines = {**case["deadlines"], "review": enrolment["next_review_ms"]}
@@ -417,23 +425,38 @@ def _require_assessment(context: TransactionContext, pack: PolicyPack, programme
     }
 
 
-def _require_investigation(case: dict[str, Any]) -> None:
+def _require_visit_and_authorisation(case: dict[str, Any]) -> None:
     if case["authorisation_commitment"] is None:
         raise Rejection(ResultCode.MISSING_RECORD, "no authorisation is recorded")
     if not case["visits"]:
         raise Rejection(ResultCode.MISSING_RECORD, "no household visit is recorded")
+
+
+def _require_investigation(case: dict[str, Any]) -> None:
+    _require_visit_and_authorisation(case)
     if case["assessment"] is None:
         raise Rejection(ResultCode.MISSING_RECORD, "no means test is recorded")
 
 
 def _require_ready_for_approval(case: dict[str, Any], programme: Programme, amount: int) -> None:
-    _require_investigation(case)
-    if case["opinion"] is None or case["opinion"]["recommendation"] != "approve":
-        raise Rejection(ResultCode.MISSING_RECORD, "the township has not recommended approval")
-    if case["status"] == "opinion_given" and programme.tier != "emergency":
-        raise Rejection(ResultCode.MISSING_RECORD, "the public notice has not been held")
+    """No household is enrolled without intake, investigation and the records the programme needs.
+
+    Basic programmes (dibao, tekun) also need the ended public notice; cases paid first on the
+    fast path are regularised without the township's opinion.
+    """
+    if programme.means_test is None:
+        _require_visit_and_authorisation(case)
+    else:
+        _require_investigation(case)
+    if case["status"] != "paid_first":
+        if case["opinion"] is None or case["opinion"]["recommendation"] != "approve":
+            raise Rejection(ResultCode.MISSING_RECORD, "the township has not recommended approval")
+        if case["status"] == "opinion_given" and programme.tier == "basic":
+            raise Rejection(ResultCode.MISSING_RECORD, "the public notice has not been held")
     if case["related_to_staff"] and not any(visit["by_county"] for visit in case["visits"]):
         raise Rejection(ResultCode.MANDATORY_VISIT_MISSING, "an applicant related to staff needs the county's own visit")
+    if programme.means_test is None:
+        return
     if not case["assessment"]["eligible"]:
         raise Rejection(ResultCode.NOT_ELIGIBLE, "the means test found the household not eligible")
     if amount != case["assessment"]["monthly_benefit_fen"]:

@@ -17,7 +17,6 @@ from reliefledger.ledger.contracts.authorisation import POLICY_ADMIN, require_ro
 from reliefledger.ledger.contracts.context import TransactionContext
 from reliefledger.ledger.errors import LedgerInputError
 from reliefledger.ledger.policy import PolicyPack, compute_pack_digest, parse_policy_pack
-from reliefledger.ledger.regions import NATIONAL_CODE
 from reliefledger.ledger.results import Rejection, ResultCode
 
 CURRENT_KEY = "policy/current"
@@ -50,9 +49,13 @@ def get_current_pack(state: Any) -> PolicyPack:
 
 
 def process_publish_pack(context: TransactionContext, args: dict[str, Any]) -> None:
-    """A policy admin with national scope publishes a new pack version and makes it current."""
+    """A policy admin publishes a new pack version, which becomes current for the whole network.
+
+    A network serves one policy jurisdiction (a province's or a city's chain); the pack's own
+    standards say which regions they cover.
+    """
     require_fields(args, {"document"})
-    require_role_in_region(context, (POLICY_ADMIN,), NATIONAL_CODE)
+    require_role_in_region(context, (POLICY_ADMIN,), context.signer["region"])
     try:
         pack = parse_policy_pack(args["document"])
     except LedgerInputError as error:
