@@ -17,6 +17,7 @@ characters by the agency that holds them before they can be pseudonymised.
 from reliefledger.ledger import limits
 from reliefledger.ledger.errors import LedgerInputError
 from reliefledger.ledger.suites import Suite
+from reliefledger.ledger.working_days import get_days_in_month
 
 PERSON_DOMAIN = b"reliefledger/person/v1\x00"
 """Prefix of the keyed-hash input of a person's pseudonym."""
@@ -89,18 +90,6 @@ def is_real_date(year: int, month: int, day: int) -> bool:
     if year < BIRTH_YEAR_MIN or not 1 <= month <= 12:
         return False
     return 1 <= day <= get_days_in_month(year, month)
-
-
-def get_days_in_month(year: int, month: int) -> int:
-    """Days in ``month`` of ``year``."""
-    if month == 2:
-        return 29 if is_leap_year(year) else 28
-    return 30 if month in (4, 6, 9, 11) else 31
-
-
-def is_leap_year(year: int) -> bool:
-    """Gregorian leap year rule."""
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 def normalise_household_number(text: str) -> str:
