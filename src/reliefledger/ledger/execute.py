@@ -83,27 +83,43 @@ def process_transaction(
     check_signature: SignatureCheck,
 ) -> ResultCode:
     """Run one transaction; its writes reach ``block_state`` only when it succeeds."""
+    return explain_transaction(environment, envelope, block_state, claimed_ids, is_committed_id, check_signature)[0]
+
+
+def explain_transaction(
+    environment: BlockEnvironment,
+    envelope: Envelope,
+    block_state: StateOverlay,
+    claimed_ids: set[bytes],
+    is_committed_id: IdLookup,
+    check_signature: SignatureCheck,
+) -> tuple[ResultCode, str]:
+    """``process_transaction`` with the reason: the rejection's message is for people, not blocks.
+
+    A node previews a transaction this way before ordering it, to answer a client with the reason
+    at once; only the code is recorded in blocks.
+    """
     code = process_envelope_checks(environment, envelope, claimed_ids, is_committed_id, check_signature)
     if code is not ResultCode.OK:
-        return code
+        return code, code.label
     member = block_state.get(get_member_key(envelope.body.signer))
     if member is None:
-        return ResultCode.UNKNOWN_SIGNER
+        return ResultCode.UNKNOWN_SIGNER, "the signer is not a member"
     if not is_signer_active(block_state, member):
-        return ResultCode.REVOKED_SIGNER
+        return ResultCode.REVOKED_SIGNER, "the signer or its organisation was revoked"
     actions = CONTRACTS.get(envelope.body.contract)
     if actions is None:
-        return ResultCode.UNKNOWN_CONTRACT
+        return ResultCode.UNKNOWN_CONTRACT, f"no contract {envelope.body.contract!r}"
     action = actions.get(envelope.body.action)
     if action is None:
-        return ResultCode.UNKNOWN_ACTION
+        return ResultCode.UNKNOWN_ACTION, f"{envelope.body.contract} has no action {envelope.body.action!r}"
     transaction_state = block_state.child()
     try:
         action(TransactionContext(environment, envelope, member, transaction_state), envelope.body.args)
     except Rejection as rejection:
-        return rejection.code
+        return rejection.code, str(rejection)
     transaction_state.merge_into(block_state)
-    return ResultCode.OK
+    return ResultCode.OK, "ok"
 
 
 def process_envelope_checks(

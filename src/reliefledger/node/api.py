@@ -7,7 +7,7 @@ node is busy or halted), never a traceback. Request bodies are bounded before th
 import re
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -88,14 +88,16 @@ ENVELOPE_SCHEMA = {
 }
 
 
-def create_app(node: Node, *, request_bytes_max: int = 128 * 1024, long_poll_seconds_max: int = 60) -> FastAPI:
-    """Build the API over a started (or soon started) node."""
+def create_app(node: Node, *, request_bytes_max: int = 128 * 1024, long_poll_seconds_max: int = 60, casework: APIRouter | None = None) -> FastAPI:
+    """Build the API over a started (or soon started) node, with the desk's endpoints when given."""
     app = FastAPI(
         title="ReliefLedger node",
         version=__version__,
         description="Submit signed transactions, follow their status and proofs, read blocks. See docs/protocol.md.",
     )
     install_error_handlers(app)
+    if casework is not None:
+        app.include_router(casework)
     errors = {400: {"model": ErrorAnswer}, 404: {"model": ErrorAnswer}, 413: {"model": ErrorAnswer}, 503: {"model": ErrorAnswer}}
 
     @app.get("/v1/status", response_model=StatusAnswer, tags=["chain"])
@@ -179,7 +181,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LedgerInputError)
     async def handle_input_error(request: Request, error: LedgerInputError) -> JSONResponse:
-        return JSONResponse({"code": error.code, "message": error.message}, status_code=STATUS_BY_CODE.get(error.code, 400))
+        status = getattr(error, "status", None) or STATUS_BY_CODE.get(error.code, 400)
+        return JSONResponse({"code": error.code, "message": error.message}, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def handle_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

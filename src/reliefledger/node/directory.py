@@ -6,6 +6,10 @@ Layout::
     DIR/node.json             node settings
     DIR/keys/orderer.json     the solo orderer's signing key (secret, mode 0600)
     DIR/keys/<org>.json       each founding organisation's first admin key (secret, mode 0600)
+    DIR/keys/vault.key        this node's vault master key (secret)
+    DIR/keys/network.key      the network's pseudonym key (secret, shared by its agencies only)
+    DIR/keys/staff/*.json     staff members' keys; DIR/tokens.json their API token hashes
+    DIR/vault.sqlite          the vault: personal data, encrypted per record
     DIR/ledger.sqlite         the block store (SQLite, WAL)
 """
 
@@ -20,6 +24,7 @@ from reliefledger.ledger.suites import get_suite
 from reliefledger.node.keys import KeyFile, generate_key, read_key, write_key
 from reliefledger.node.settings import NodeSettings, read_settings, write_settings
 from reliefledger.store.block_store import BlockStore
+from reliefledger.store.vault_keys import NETWORK_KEY_PATH, VAULT_KEY_PATH, generate_master_key, generate_network_key, write_secret_key
 
 KNOWN_ORGANISATIONS = {
     "civil-affairs": ("民政局 Civil Affairs Bureau", "government_department"),
@@ -60,6 +65,20 @@ class ChainDirectory:
     @property
     def orderer_key_path(self) -> Path:
         return self.root / "keys" / "orderer.json"
+
+    @property
+    def vault_path(self) -> Path:
+        return self.root / "vault.sqlite"
+
+    @property
+    def vault_key_path(self) -> Path:
+        """This node's vault master key (secret, never shared)."""
+        return self.root / VAULT_KEY_PATH
+
+    @property
+    def network_key_path(self) -> Path:
+        """The key pseudonyms are computed under, shared by the network's agencies, never on the ledger."""
+        return self.root / NETWORK_KEY_PATH
 
     def get_organisation_key_path(self, organisation_id: str) -> Path:
         """Where an organisation's admin key lives."""
@@ -148,6 +167,8 @@ def initialise_directory(
     for organisation_id, key in organisation_keys.items():
         write_key(directory.get_organisation_key_path(organisation_id), key)
     write_key(directory.orderer_key_path, orderer_key)
+    write_secret_key(directory.vault_key_path, generate_master_key())
+    write_secret_key(directory.network_key_path, generate_network_key())
     write_settings(directory.settings_path, settings)
     directory.genesis_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     return directory

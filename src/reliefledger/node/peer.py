@@ -20,7 +20,8 @@ from reliefledger.ledger.chain import find_block_fault
 from reliefledger.ledger.contracts.membership import get_member_key, is_signer_active
 from reliefledger.ledger.environment import BlockEnvironment
 from reliefledger.ledger.errors import EnvelopeError, InvariantViolation, LedgerInputError, SignatureError
-from reliefledger.ledger.execute import TransactionResult, execute_block
+from reliefledger.ledger.execute import TransactionResult, execute_block, explain_transaction
+from reliefledger.ledger.state import StateOverlay
 from reliefledger.ledger.results import ResultCode
 from reliefledger.ledger.transactions import Envelope, is_signature_valid, parse_envelope
 from reliefledger.node.verification import SignatureVerifier
@@ -185,6 +186,17 @@ class Node:
                 await asyncio.wait_for(self._commit_signal.wait(), remaining)
             except asyncio.TimeoutError:
                 pass
+
+    def preview(self, envelope: Envelope) -> tuple[ResultCode, str]:
+        """What the transaction would get if it were the next block's only one, and why.
+
+        Lets a service refuse a doomed step at once with its reason; ordering can still change
+        the outcome (another transaction may come first), so the final status is the block's.
+        """
+        now_ms = max(self.clock_ms(), self.tip.time_ms)
+        environment = BlockEnvironment(self.genesis.chain_id, self.suite, self.tip.height + 1, now_ms)
+        overlay = StateOverlay(self.store)
+        return explain_transaction(environment, envelope, overlay, set(), self.store.is_committed_id, lambda _: True)
 
     def get_status(self) -> dict[str, Any]:
         """Chain id, height, last block hash, state digest, pending count, halt reason."""

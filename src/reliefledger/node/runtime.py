@@ -11,6 +11,7 @@ import uvicorn
 
 from reliefledger.ledger.errors import LedgerInputError
 from reliefledger.node.api import create_app
+from reliefledger.node.desk import create_desk_router, open_desk
 from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.peer import Node
 from reliefledger.node.settings import NodeSettings
@@ -94,9 +95,15 @@ async def serve(directory: ChainDirectory, *, host: str, port: int, on_ready: Ca
     """Run a node and its HTTP API until SIGINT or SIGTERM."""
     settings = directory.read_settings()
     async with open_node(directory, settings=settings) as node:
-        app = create_app(node, request_bytes_max=settings.request_bytes_max, long_poll_seconds_max=settings.long_poll_seconds_max)
-        server, serving = await start_server(app, host=host, port=port)
-        stop_server_on_signals(server)
-        if on_ready is not None:
-            on_ready(node)
-        await serving
+        with open_desk(directory, node, settings, clock_ms=read_clock_ms) as casework:
+            app = create_app(node, request_bytes_max=settings.request_bytes_max, long_poll_seconds_max=settings.long_poll_seconds_max,
+                             casework=create_desk_router(directory, casework))
+            await run_server(app, host=host, port=port, on_ready=lambda: on_ready(node) if on_ready else None)
+
+
+async def run_server(app: Any, *, host: str, port: int, on_ready: Callable[[], None]) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    server, serving = await start_server(app, host=host, port=port)
+    stop_server_on_signals(server)
+    on_ready()
+    await serving

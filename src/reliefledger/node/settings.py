@@ -37,6 +37,8 @@ class NodeSettings:
     """SQLite synchronous mode: FULL survives power loss; NORMAL only process crashes."""
     verify_workers: int = 0
     """Processes that verify signatures of batched submissions (0: verify inline)."""
+    organisation: str = ""
+    """The organisation that runs this node and owns its vault (empty: the first founder)."""
 
     def get_batch_limits(self) -> BatchLimits:
         """The orderer's batching limits."""

@@ -219,6 +219,12 @@ class BlockStore:
             yield block
             height += 1
 
+    def iterate_state_prefix(self, prefix: str) -> Iterator[tuple[str, Any]]:
+        """Every (key, decoded value) whose key starts with ``prefix``, sorted by key."""
+        query = "SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key"
+        for key, value in self.connection.execute(query, (prefix, prefix + "\U0010ffff")):
+            yield key, orjson.loads(value)
+
     def iterate_state(self) -> Iterator[tuple[str, bytes, int]]:
         """Every state row (key, value bytes, height of last write), sorted by key."""
         for key, value, height in self.connection.execute("SELECT key, value, height FROM state ORDER BY key"):

@@ -6,7 +6,7 @@ Each contract module exposes ``ACTIONS``, a mapping from action name to a functi
 
 from typing import Any, Callable
 
-from reliefledger.ledger.contracts import assistance, membership, policy_packs, registry
+from reliefledger.ledger.contracts import assistance, membership, policy_packs, registry, vault_access
 from reliefledger.ledger.contracts.context import TransactionContext
 
 Action = Callable[[TransactionContext, dict[str, Any]], None]
@@ -16,6 +16,7 @@ CONTRACTS: dict[str, dict[str, Action]] = {
     "membership": membership.ACTIONS,
     "policy": policy_packs.ACTIONS,
     "registry": registry.ACTIONS,
+    "vault": vault_access.ACTIONS,
 }
 """Every contract this build executes, by name."""
 

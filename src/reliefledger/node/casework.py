@@ -1,0 +1,290 @@
+"""Casework: the civil-affairs desk's operations, turning people's data into ledger steps.
+
+This is where personal data meets the ledger, and it never crosses: names, ID numbers, addresses
+and incomes go into the agency's vault; pseudonyms (keyed hashes under the network key) and vault
+commitments go into transactions. Each operation signs one step with the acting staff member's
+own key, previews it (so a refused step is answered at once with its reason), submits it and
+waits for its final status. Every read of personal data is logged on the ledger with a purpose.
+"""
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from reliefledger.ledger.contracts.assistance import get_case_key, get_overdue_steps
+from reliefledger.ledger.contracts.membership import get_member_key
+from reliefledger.ledger.contracts.policy_packs import CURRENT_KEY, get_pack_key
+from reliefledger.ledger.contracts.registry import get_household_key, get_person_key
+from reliefledger.ledger.contracts.vault_access import get_access_prefix
+from reliefledger.ledger.errors import LedgerInputError
+from reliefledger.ledger.policy import PolicyPack, compute_facts_digest, evaluate_eligibility, parse_household_facts, parse_policy_pack
+from reliefledger.ledger.pseudonyms import compute_household_pseudonym, compute_person_pseudonym, is_valid_resident_id
+from reliefledger.ledger.regions import is_within
+from reliefledger.ledger.results import ResultCode
+from reliefledger.ledger.transactions import TransactionBody, sign_transaction
+from reliefledger.node.peer import Node
+from reliefledger.node.staff import StaffMember
+from reliefledger.store.vault import Vault
+
+VALIDITY_MS = 10 * 60 * 1000
+"""How long a step signed by the desk stays valid."""
+FINAL_WAIT_S = 30.0
+STATUS_BY_RESULT = {
+    ResultCode.NOT_AUTHORISED: 403,
+    ResultCode.CASE_NOT_FOUND: 404,
+    ResultCode.HOUSEHOLD_NOT_FOUND: 404,
+    ResultCode.PERSON_NOT_FOUND: 404,
+    ResultCode.POLICY_PACK_NOT_FOUND: 404,
+}
+"""HTTP status of a refused step; any other refusal is a 409 (it conflicts with the case's state)."""
+
+
+class CaseworkError(LedgerInputError):
+    """A step refused, at the desk or by the ledger; ``status`` is the HTTP answer."""
+
+    def __init__(self, message: str, *, code: str, status: int = 400) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+
+
+@dataclass
+class Casework:
+    """The desk of one agency node."""
+
+    node: Node
+    vault: Vault
+    network_key: bytes
+    organisation: str
+    """The organisation that owns this node's vault."""
+
+    # --- registry --------------------------------------------------------------------------------
+
+    async def register_household(self, actor: StaffMember, *, household_number: str, region: str, members: list[dict[str, Any]], address: str) -> dict[str, Any]:
+        """Register a household from its people's data: vault records, pseudonyms, one transaction."""
+        if not members:
+            raise CaseworkError("a household has at least one member", code="invalid_household")
+        suite = self.node.suite
+        household = compute_household_pseudonym(suite, self.network_key, household_number)
+        entries, receipts = [], []
+        try:
+            for member in members:
+                id_number = member.get("id_number")
+                if type(id_number) is not str or not is_valid_resident_id(id_number):
+                    raise CaseworkError("a member's ID number is not a valid resident ID", code="invalid_id_number")
+                person = compute_person_pseudonym(suite, self.network_key, id_number)
+                receipt = self.vault.put(subject=person, kind="person", owner=self.organisation, record=member)
+                receipts.append(receipt)
+                entries.append({"person": person, "record_commitment": receipt.commitment})
+            household_receipt = self.vault.put(subject=household, kind="household", owner=self.organisation,
+                                               record={"address": address, "household_number": household_number})
+            receipts.append(household_receipt)
+            await self.submit(actor, "registry", "register_household", {
+                "head": entries[0]["person"], "household": household, "members": entries,
+                "record_commitment": household_receipt.commitment, "region": region,
+            })
+        except BaseException:
+            for receipt in receipts:  # nothing half-written: the vault forgets what the ledger refused
+                self.vault.destroy(receipt.record_id, compact=False)
+            raise
+        return {"household": household, "persons": [entry["person"] for entry in entries]}
+
+    # --- the case workflow -----------------------------------------------------------------------
+
+    async def apply(self, actor: StaffMember, *, application_id: str, household: str, programmes: list[str], channel: str,
+                    application: dict[str, Any], related_to_staff: bool, entrustment: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One intake for several programmes; the application form goes to the vault."""
+        args = {"application_commitment": self._store(household, "application", application), "application_id": application_id,
+                "channel": channel, "household": household, "programmes": programmes, "related_to_staff": related_to_staff}
+        if entrustment is not None:
+            args["entrustment_commitment"] = self._store(household, "entrustment", entrustment)
+        await self.submit(actor, "assistance", "apply", args)
+        return {"cases": [self.get_case(f"{application_id}.{programme}") for programme in programmes]}
+
+    async def record_authorisation(self, actor: StaffMember, case_id: str, authorisation: dict[str, Any]) -> dict[str, Any]:
+        """The applicant's signed authorisation for the means test."""
+        case = self.get_case(case_id)
+        commitment = self._store(case["household"], "authorisation", authorisation)
+        return await self._step(actor, "record_authorisation", case_id, authorisation_commitment=commitment)
+
+    async def record_visit(self, actor: StaffMember, case_id: str, *, report: dict[str, Any], staff: list[str], by_county: bool) -> dict[str, Any]:
+        """A visit record by two or more staff (their public keys)."""
+        case = self.get_case(case_id)
+        commitment = self._store(case["household"], "visit", report)
+        return await self._step(actor, "record_visit", case_id, visit_commitment=commitment, staff=staff, by_county=by_county)
+
+    async def record_means_test(self, actor: StaffMember, case_id: str, facts: dict[str, Any]) -> dict[str, Any]:
+        """Evaluate the household's facts with the current pack; the facts go to the vault, the outcome on the ledger."""
+        case = self.get_case(case_id)
+        pack = self.get_current_pack()
+        try:
+            household_facts = parse_household_facts(facts, pack)
+            result = evaluate_eligibility(pack, case["programme"], case["region"], self._now_ms(), household_facts)
+        except LedgerInputError as error:
+            raise CaseworkError(str(error), code=error.code) from None
+        self._store(case["household"], "household_facts", household_facts.to_json())
+        await self._step(actor, "record_means_test", case_id, pack_version=pack.version,
+                         facts_digest=compute_facts_digest(self.node.suite, household_facts).hex(), eligible=result.eligible,
+                         category=result.category, reasons=list(result.reasons), household_size=result.members,
+                         standard_fen=result.standard_fen, monthly_benefit_fen=result.monthly_benefit_fen, source="caseworker")
+        return {"case": self.get_case(case_id), "result": result.to_json()}
+
+    async def give_opinion(self, actor: StaffMember, case_id: str, *, recommendation: str, reasons: list[str]) -> dict[str, Any]:
+        return await self._step(actor, "give_opinion", case_id, recommendation=recommendation, reasons=reasons)
+
+    async def start_notice(self, actor: StaffMember, case_id: str) -> dict[str, Any]:
+        return await self._step(actor, "start_notice", case_id)
+
+    async def object(self, actor: StaffMember, case_id: str, objection: dict[str, Any]) -> dict[str, Any]:
+        case = self.get_case(case_id)
+        return await self._step(actor, "object", case_id, objection_commitment=self._store(case["household"], "objection", objection))
+
+    async def decide(self, actor: StaffMember, case_id: str, *, outcome: str, reasons: list[str], monthly_benefit_fen: int) -> dict[str, Any]:
+        return await self._step(actor, "decide", case_id, outcome=outcome, reasons=reasons, monthly_benefit_fen=monthly_benefit_fen)
+
+    async def issue_refusal_notice(self, actor: StaffMember, case_id: str, letter: dict[str, Any]) -> dict[str, Any]:
+        case = self.get_case(case_id)
+        return await self._step(actor, "issue_refusal_notice", case_id, letter_commitment=self._store(case["household"], "refusal_letter", letter))
+
+    async def change_benefit(self, actor: StaffMember, case_id: str, *, change: str, monthly_benefit_fen: int, reasons: list[str]) -> dict[str, Any]:
+        return await self._step(actor, "change_benefit", case_id, change=change, monthly_benefit_fen=monthly_benefit_fen, reasons=reasons)
+
+    async def pay_first(self, actor: StaffMember, *, case_id: str, household: str, programme: str, amount_fen: int, reasons: list[str]) -> dict[str, Any]:
+        """Temporary assistance: pay first within the township ceiling, register afterwards."""
+        await self.submit(actor, "assistance", "pay_first", {"amount_fen": amount_fen, "case_id": case_id, "household": household,
+                                                            "programme": programme, "reasons": reasons})
+        return {"case": self.get_case(case_id)}
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def get_case(self, case_id: str) -> dict[str, Any]:
+        """A case as the ledger holds it (no personal data in it)."""
+        case = self.node.store.get(get_case_key(case_id))
+        if case is None:
+            raise CaseworkError(f"no case {case_id}", code="case_not_found", status=404)
+        return case
+
+    def require_case_in_region(self, actor: StaffMember, case_id: str) -> dict[str, Any]:
+        """A case the actor may see: its region lies within theirs."""
+        case = self.get_case(case_id)
+        self.require_region(actor, case["region"])
+        return case
+
+    def list_cases(self, actor: StaffMember, *, region: str | None = None, status: str | None = None, overdue_only: bool = False) -> list[dict[str, Any]]:
+        """Cases within the actor's region (and ``region``), by state; with their overdue steps."""
+        now = self._now_ms()
+        region = region or self.get_member(actor)["region"]
+        self.require_region(actor, region)
+        answers = []
+        for _, case in self.node.store.iterate_state_prefix("assistance/case/"):
+            if not is_within(case["region"], region) or (status and case["status"] != status):
+                continue
+            overdue = get_overdue_steps(case, now)
+            if overdue_only and not overdue:
+                continue
+            answers.append({**case, "overdue": overdue})
+        return answers
+
+    def get_household_history(self, actor: StaffMember, household: str) -> dict[str, Any]:
+        """A household and every case it had, across programmes."""
+        record = self.node.store.get(get_household_key(household))
+        if record is None:
+            raise CaseworkError("no such household", code="household_not_found", status=404)
+        self.require_region(actor, record["region"])
+        cases = [case for _, case in self.node.store.iterate_state_prefix("assistance/case/") if case["household"] == household]
+        return {"household": record, "cases": sorted(cases, key=lambda case: case["opened_ms"])}
+
+    async def read_person(self, actor: StaffMember, person: str, *, purpose: str, case_id: str | None = None) -> list[dict[str, Any]]:
+        """A person's vault records; each read is logged on the ledger first (no log, no data)."""
+        record = self.node.store.get(get_person_key(person))
+        if record is None:
+            raise CaseworkError("no such person", code="person_not_found", status=404)
+        self.require_region(actor, self.node.store.get(get_household_key(record["household"]))["region"])
+        entries = [entry for entry in self.vault.list_records(person) if not entry.destroyed]
+        records = []
+        for entry in entries:
+            args = {"purpose": purpose, "record_commitment": entry.commitment, "record_kind": entry.kind, "subject": person}
+            if case_id is not None:
+                args["case_id"] = case_id
+            await self.submit(actor, "vault", "log_access", args)
+            records.append({"kind": entry.kind, "commitment": entry.commitment, "record": self.vault.get(entry.record_id).record})
+        return records
+
+    def list_accesses(self, actor: StaffMember, subject: str) -> list[dict[str, Any]]:
+        """Every logged read of a person's data (for the person, or a caseworker on their behalf)."""
+        person = self.node.store.get(get_person_key(subject))
+        if person is None:
+            raise CaseworkError("no such person", code="person_not_found", status=404)
+        self.require_region(actor, self.node.store.get(get_household_key(person["household"]))["region"])
+        accesses = [value for _, value in self.node.store.iterate_state_prefix(get_access_prefix(subject))]
+        return sorted(accesses, key=lambda access: (access["height"], access["time_ms"]))
+
+    async def list_public_notices(self, actor: StaffMember, region: str) -> list[dict[str, Any]]:
+        """The public notice board of a village or community: only the fields the pack permits, only while it runs."""
+        self.require_region(actor, region)
+        now = self._now_ms()
+        pack = self.get_current_pack()
+        board = []
+        for _, case in self.node.store.iterate_state_prefix("assistance/case/"):
+            notice = case["notice"]
+            if case["status"] != "in_notice" or not is_within(case["region"], region) or not notice["start_ms"] <= now < notice["end_ms"]:
+                continue
+            household = self.node.store.get(get_household_key(case["household"]))
+            entry = {"household_size": case["assessment"]["household_size"], "amount_fen": case["assessment"]["monthly_benefit_fen"],
+                     "notice_ends_ms": notice["end_ms"]}
+            if "name" in pack.public_notice.fields:
+                head = await self.read_person(actor, household["head"], purpose="public_notice", case_id=case["id"])
+                entry["name"] = next((item["record"].get("name") for item in head if item["kind"] == "person"), None)
+            board.append({name: value for name, value in entry.items() if name in pack.public_notice.fields or name == "notice_ends_ms"})
+        return board
+
+    # --- plumbing ----------------------------------------------------------------------------------
+
+    def get_member(self, actor: StaffMember) -> dict[str, Any]:
+        """The actor's member record (roles, region) as the ledger holds it."""
+        member = self.node.store.get(get_member_key(actor.key.public_key))
+        if member is None or member["status"] != "active":
+            raise CaseworkError("this staff member is not an active member of the chain", code="not_a_member", status=403)
+        return member
+
+    def require_region(self, actor: StaffMember, region: str) -> None:
+        """403 unless ``region`` lies within the actor's."""
+        member = self.get_member(actor)
+        if not is_within(region, member["region"]):
+            raise CaseworkError(f"region {region} is outside your region {member['region']}", code="not_authorised", status=403)
+
+    def get_current_pack(self) -> PolicyPack:
+        """The pack in force on the ledger."""
+        current = self.node.store.get(CURRENT_KEY)
+        if current is None:
+            raise CaseworkError("no policy pack is published", code="policy_pack_not_found", status=404)
+        return parse_policy_pack(self.node.store.get(get_pack_key(current["version"]))["document"])
+
+    async def submit(self, actor: StaffMember, contract: str, action: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Sign a step with the actor's key, preview it, order it and wait for its final status."""
+        body = TransactionBody(self.node.genesis.chain_id, contract, action, args, actor.key.public_key,
+                               secrets.token_hex(8), self._now_ms() + VALIDITY_MS)
+        envelope = sign_transaction(actor.key.suite, actor.key.seed, body)
+        code, reason = self.node.preview(envelope)
+        if code is not ResultCode.OK:
+            raise CaseworkError(reason, code=code.label, status=STATUS_BY_RESULT.get(code, 409))
+        await self.node.submit(envelope.encoded)
+        status = await self.node.wait_for_final_status(envelope.id, FINAL_WAIT_S)
+        if status is None or status["status"] == "pending":
+            raise CaseworkError("the step was not committed in time; ask for its status later", code="timeout", status=503)
+        if status["status"] == "rejected":
+            code = ResultCode(status["code"])
+            raise CaseworkError(f"refused when ordered: {code.label}", code=code.label, status=STATUS_BY_RESULT.get(code, 409))
+        return status
+
+    async def _step(self, actor: StaffMember, action: str, case_id: str, **args: Any) -> dict[str, Any]:
+        transaction = await self.submit(actor, "assistance", action, {"case_id": case_id, **args})
+        return {"case": self.get_case(case_id), "transaction": transaction["id"]}
+
+    def _store(self, subject: str, kind: str, record: dict[str, Any]) -> str:
+        return self.vault.put(subject=subject, kind=kind, owner=self.organisation, record=record).commitment
+
+    def _now_ms(self) -> int:
+        return max(self.node.clock_ms(), self.node.tip.time_ms)
+
+
+__all__ = ["Casework", "CaseworkError"]

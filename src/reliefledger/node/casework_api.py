@@ -1,0 +1,218 @@
+"""HTTP endpoints of the civil-affairs desk: one per workflow step, and the queries.
+
+Every call names its staff member with ``Authorization: Bearer <token>`` (401 without one). A step
+the member's role or region does not allow is 403; a step the case's state does not allow is 409
+with the ledger's result code; bad input is 400. Personal data is accepted here and goes to the
+vault; answers about cases carry pseudonyms and commitments only, and reading a person's records
+needs a purpose and is logged on the ledger.
+"""
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from reliefledger.node.casework import Casework, CaseworkError
+from reliefledger.node.staff import StaffDirectory, StaffMember
+
+PSEUDONYM = r"^[0-9a-f]{64}$"
+IDENTIFIER = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+REGION = r"^[0-9]{6}(?:[0-9]{3})?$"
+REASON = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+class Strict(BaseModel):
+    """Unknown fields are errors, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemberIn(Strict):
+    id_number: str = Field(description="18-character resident ID; hashed under the network key, kept in the vault")
+    name: str = Field(min_length=1, max_length=100)
+    relation: str = Field("member", pattern=REASON)
+    birth_date: str | None = None
+    disability: str | None = None
+
+
+class HouseholdIn(Strict):
+    household_number: str = Field(min_length=1, max_length=64)
+    region: str = Field(pattern=REGION)
+    address: str = Field(min_length=1, max_length=400)
+    members: list[MemberIn] = Field(min_length=1, max_length=32)
+
+
+class ApplicationIn(Strict):
+    application_id: str = Field(pattern=IDENTIFIER)
+    household: str = Field(pattern=PSEUDONYM)
+    programmes: list[str] = Field(min_length=1, max_length=8)
+    channel: Literal["in_person", "proxy", "online"]
+    application: dict[str, Any] = Field(default_factory=dict, description="The form as filled in; kept in the vault")
+    related_to_staff: bool = False
+    entrustment: dict[str, Any] | None = Field(None, description="Required for proxy applications; kept in the vault")
+
+
+class DocumentIn(Strict):
+    document: dict[str, Any] = Field(description="The signed record (authorisation, objection, letter); kept in the vault")
+
+
+class VisitIn(Strict):
+    report: dict[str, Any]
+    staff: list[str] = Field(min_length=2, max_length=8, description="Staff labels of this node, or member public keys")
+    by_county: bool = False
+
+
+class MeansTestIn(Strict):
+    facts: dict[str, Any] = Field(description="Household facts (members, monthly_income_fen by category, assets); kept in the vault")
+
+
+class OpinionIn(Strict):
+    recommendation: Literal["approve", "refuse"]
+    reasons: list[str] = Field(default_factory=list, max_length=16)
+
+
+class DecisionIn(Strict):
+    outcome: Literal["approve", "refuse"]
+    reasons: list[str] = Field(default_factory=list, max_length=16)
+    monthly_benefit_fen: int = Field(ge=0)
+
+
+class BenefitChangeIn(Strict):
+    change: Literal["increase", "decrease", "stop"]
+    monthly_benefit_fen: int = Field(ge=0)
+    reasons: list[str] = Field(min_length=1, max_length=16)
+
+
+class FastPathIn(Strict):
+    case_id: str = Field(pattern=IDENTIFIER)
+    household: str = Field(pattern=PSEUDONYM)
+    programme: str = Field(pattern=IDENTIFIER)
+    amount_fen: int = Field(gt=0)
+    reasons: list[str] = Field(min_length=1, max_length=16)
+
+
+def create_casework_router(casework: Casework, staff: StaffDirectory) -> APIRouter:
+    """The desk's endpoints over a casework service and its staff directory."""
+    router = APIRouter(prefix="/v1", tags=["casework"])
+
+    def authenticate(authorization: str | None = Header(None, description="Bearer <token>")) -> StaffMember:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise CaseworkError("send Authorization: Bearer <token>", code="unauthenticated", status=401)
+        member = staff.authenticate(authorization.removeprefix("Bearer ").strip())
+        if member is None:
+            raise CaseworkError("unknown token", code="unauthenticated", status=401)
+        return member
+
+    def resolve_staff(labels: list[str]) -> list[str]:
+        keys = []
+        for label in labels:
+            keys.append(label if len(label) >= 64 else staff.get(label).key.public_key)
+        return keys
+
+    @router.post("/households")
+    async def register_household(body: HouseholdIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """Register a household; names, ID numbers and the address go to the vault."""
+        casework.require_region(actor, body.region)
+        members = [member.model_dump(exclude_none=True) for member in body.members]
+        return await casework.register_household(actor, household_number=body.household_number, region=body.region, members=members, address=body.address)
+
+    @router.post("/applications")
+    async def apply(body: ApplicationIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """One intake for one or more programmes."""
+        return await casework.apply(actor, application_id=body.application_id, household=body.household, programmes=body.programmes,
+                                    channel=body.channel, application=body.application, related_to_staff=body.related_to_staff,
+                                    entrustment=body.entrustment)
+
+    @router.post("/cases/{case_id}/authorisation")
+    async def record_authorisation(case_id: str, body: DocumentIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """The applicant's signed authorisation for the means test."""
+        casework.require_case_in_region(actor, case_id)
+        return await casework.record_authorisation(actor, case_id, body.document)
+
+    @router.post("/cases/{case_id}/visits")
+    async def record_visit(case_id: str, body: VisitIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """A household visit by two or more staff."""
+        casework.require_case_in_region(actor, case_id)
+        return await casework.record_visit(actor, case_id, report=body.report, staff=resolve_staff(body.staff), by_county=body.by_county)
+
+    @router.post("/cases/{case_id}/means-test")
+    async def record_means_test(case_id: str, body: MeansTestIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """Evaluate the household's facts against the pack and record the outcome."""
+        casework.require_case_in_region(actor, case_id)
+        return await casework.record_means_test(actor, case_id, body.facts)
+
+    @router.post("/cases/{case_id}/opinion")
+    async def give_opinion(case_id: str, body: OpinionIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """The township's opinion."""
+        casework.require_case_in_region(actor, case_id)
+        return await casework.give_opinion(actor, case_id, recommendation=body.recommendation, reasons=body.reasons)
+
+    @router.post("/cases/{case_id}/notice")
+    async def start_notice(case_id: str, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """Start the public notice."""
+        casework.require_case_in_region(actor, case_id)
+        return await casework.start_notice(actor, case_id)
+
+    @router.post("/cases/{case_id}/objections")
+    async def object(case_id: str, body: DocumentIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """An objection received during the notice."""
+        casework.require_case_in_region(actor, case_id)
+        return await casework.object(actor, case_id, body.document)
+
+    @router.post("/cases/{case_id}/decision")
+    async def decide(case_id: str, body: DecisionIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """The county's decision."""
+        casework.require_case_in_region(actor, case_id)
+        return await casework.decide(actor, case_id, outcome=body.outcome, reasons=body.reasons, monthly_benefit_fen=body.monthly_benefit_fen)
+
+    @router.post("/cases/{case_id}/refusal-notice")
+    async def issue_refusal_notice(case_id: str, body: DocumentIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """The refusal letter with its reasons."""
+        casework.require_case_in_region(actor, case_id)
+        return await casework.issue_refusal_notice(actor, case_id, body.document)
+
+    @router.post("/cases/{case_id}/benefit-changes")
+    async def change_benefit(case_id: str, body: BenefitChangeIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """Increase, decrease or stop after a periodic review."""
+        casework.require_case_in_region(actor, case_id)
+        return await casework.change_benefit(actor, case_id, change=body.change, monthly_benefit_fen=body.monthly_benefit_fen, reasons=body.reasons)
+
+    @router.post("/fast-path-payments")
+    async def pay_first(body: FastPathIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """Temporary assistance paid first, registered afterwards."""
+        return await casework.pay_first(actor, case_id=body.case_id, household=body.household, programme=body.programme,
+                                        amount_fen=body.amount_fen, reasons=body.reasons)
+
+    @router.get("/cases/{case_id}")
+    async def get_case(case_id: str, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """A case (pseudonyms and commitments only)."""
+        return casework.require_case_in_region(actor, case_id)
+
+    @router.get("/cases")
+    async def list_cases(region: str | None = Query(None, pattern=REGION), status: str | None = Query(None, pattern=REASON),
+                         overdue: bool = False, actor: StaffMember = Depends(authenticate)) -> list[dict[str, Any]]:
+        """Cases within a region, by state; ``overdue=true`` for those past a statutory deadline."""
+        return casework.list_cases(actor, region=region, status=status, overdue_only=overdue)
+
+    @router.get("/households/{household}/history")
+    async def get_household_history(household: str, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """A household's assistance history across programmes."""
+        return casework.get_household_history(actor, household)
+
+    @router.get("/persons/{person}/records")
+    async def read_person(person: str, purpose: str = Query(..., pattern=REASON), case_id: str | None = Query(None, pattern=IDENTIFIER),
+                          actor: StaffMember = Depends(authenticate)) -> list[dict[str, Any]]:
+        """A person's vault records; the read is logged on the ledger with its purpose."""
+        return await casework.read_person(actor, person, purpose=purpose, case_id=case_id)
+
+    @router.get("/persons/{person}/accesses")
+    async def list_accesses(person: str, actor: StaffMember = Depends(authenticate)) -> list[dict[str, Any]]:
+        """Every logged read of a person's data."""
+        return casework.list_accesses(actor, person)
+
+    @router.get("/notices")
+    async def list_public_notices(region: str = Query(..., pattern=REGION), actor: StaffMember = Depends(authenticate)) -> list[dict[str, Any]]:
+        """The public notice board of a village or community (permitted fields only, while it runs)."""
+        return await casework.list_public_notices(actor, region)
+
+    return router
