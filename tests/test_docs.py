@@ -12,10 +12,19 @@ CLI_REFERENCE = (DOCS / "cli.md").read_text()
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
 
-def test_every_command_and_option_is_in_the_cli_reference() -> None:
-    group = typer.main.get_command(app)
+def iterate_commands(group, prefix: str = "reliefledger"):
+    """Every leaf command with its full name, sub-commands included."""
     for name, command in group.commands.items():
-        heading = f"## `reliefledger {name}"
+        full_name = f"{prefix} {name}"
+        if hasattr(command, "commands"):
+            yield from iterate_commands(command, full_name)
+        else:
+            yield full_name, command
+
+
+def test_every_command_and_option_is_in_the_cli_reference() -> None:
+    for name, command in iterate_commands(typer.main.get_command(app)):
+        heading = f"## `{name}"
         assert heading in CLI_REFERENCE, f"docs/cli.md has no section for {name}"
         section = CLI_REFERENCE.split(heading, 1)[1].split("\n## ", 1)[0]
         for parameter in command.params:

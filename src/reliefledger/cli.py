@@ -252,6 +252,157 @@ def demo(
         fail(f"cannot serve on port {port}: {error}")
 
 
+staff_app = typer.Typer(help="Staff of this node: keys admitted on the ledger, API tokens.", no_args_is_help=True)
+pack_app = typer.Typer(help="Policy packs: publish a pack on the ledger.", no_args_is_help=True)
+case_app = typer.Typer(help="Cases at the civil-affairs desk (through a running node's API).", no_args_is_help=True)
+app.add_typer(staff_app, name="staff")
+app.add_typer(pack_app, name="pack")
+app.add_typer(case_app, name="case")
+
+NODE_OPTION = typer.Option(None, "--node", help="Node address (default: from DIR's node.json, else http://127.0.0.1:8000)")
+TOKEN_OPTION = typer.Option(..., "--token", envvar="RELIEFLEDGER_TOKEN", help="Your API token (or set RELIEFLEDGER_TOKEN)")
+
+
+@staff_app.command("add")
+def staff_add(
+    directory: Path = typer.Argument(..., help="Chain folder holding the organisation's admin key"),
+    org: str = typer.Option(..., help="The organisation the staff member joins"),
+    label: str = typer.Option(..., help="A work id for the member (no personal data), e.g. chaoyang-cw-01"),
+    roles: str = typer.Option(..., help="Comma-separated roles: caseworker, approver, auditor, data_officer, policy_admin..."),
+    region: Optional[str] = typer.Option(None, help="GB/T 2260 region the member acts in (default: the organisation's)"),
+    node_url: Optional[str] = NODE_OPTION,
+) -> None:
+    """Admit a staff key on the ledger (signed by the organisation's admin) and print its API token once."""
+    from reliefledger.node.keys import generate_key
+    from reliefledger.node.staff import StaffDirectory
+
+    chain = ChainDirectory(directory)
+    try:
+        admin = chain.read_organisation_key(org)
+        genesis = chain.read_genesis()
+        node_url = node_url or _get_node_url(chain)
+        member = generate_key(admin.suite, label)
+        args: dict[str, Any] = {"public_key": member.public_key, "roles": [role.strip() for role in roles.split(",") if role.strip()]}
+        if region:
+            args["region"] = region
+        body = TransactionBody(genesis.chain_id, "membership", "admit_member", args, admin.public_key, os.urandom(8).hex(), read_clock_ms() + 600_000)
+        envelope = sign_transaction(admin.suite, admin.seed, body)
+        answer = _submit(node_url, envelope.encoded, envelope.id.hex(), 20)
+    except LedgerInputError as error:
+        fail(error.message)
+    if answer.get("status") != "committed":
+        fail(f"the ledger refused the admission: {answer.get('result')}")
+    try:
+        token = StaffDirectory(chain).add(label, member)
+    except LedgerInputError as error:
+        fail(error.message)
+    console.print(f"[green]admitted[/] {label} ({roles}) at height {answer['height']}")
+    console.print(f"API token (shown once, keep it secret): [bold]{token}[/]")
+
+
+@pack_app.command("publish")
+def pack_publish(
+    directory: Path = typer.Argument(..., help="Chain folder holding the staff key"),
+    staff: str = typer.Option(..., help="Label of a staff member with the policy_admin role"),
+    file: Optional[Path] = typer.Option(None, help="Pack file (TOML or JSON; default: the shipped mainland pack)"),
+    node_url: Optional[str] = NODE_OPTION,
+) -> None:
+    """Validate a policy pack and publish it on the ledger; it becomes the current pack."""
+    from reliefledger.node.staff import StaffDirectory
+    from reliefledger.policy_files import get_default_policy_path, read_policy_pack
+
+    chain = ChainDirectory(directory)
+    try:
+        document, pack = read_policy_pack(file or get_default_policy_path())
+        member = StaffDirectory(chain).get(staff)
+        body = TransactionBody(chain.read_genesis().chain_id, "policy", "publish_pack", {"document": document}, member.key.public_key,
+                               os.urandom(8).hex(), read_clock_ms() + 600_000)
+        envelope = sign_transaction(member.key.suite, member.key.seed, body)
+        answer = _submit(node_url or _get_node_url(chain), envelope.encoded, envelope.id.hex(), 20)
+    except LedgerInputError as error:
+        fail(error.message)
+    if answer.get("status") != "committed":
+        fail(f"the ledger refused the pack: {answer.get('result')}")
+    console.print(f"[green]published[/] policy pack {pack.version} at height {answer['height']}")
+
+
+@case_app.command("show")
+def case_show(case_id: str, token: str = TOKEN_OPTION, node_url: Optional[str] = NODE_OPTION) -> None:
+    """A case: its state, records (as commitments), deadlines."""
+    _print_desk_answer(node_url, token, "GET", f"/v1/cases/{case_id}")
+
+
+@case_app.command("list")
+def case_list(
+    region: Optional[str] = typer.Option(None, help="Only cases within this region"),
+    status: Optional[str] = typer.Option(None, help="Only cases in this state (applied, in_notice, enrolled...)"),
+    overdue: bool = typer.Option(False, "--overdue", help="Only cases past a statutory deadline"),
+    token: str = TOKEN_OPTION,
+    node_url: Optional[str] = NODE_OPTION,
+) -> None:
+    """Cases within your region."""
+    params = {name: value for name, value in (("region", region), ("status", status)) if value}
+    if overdue:
+        params["overdue"] = "true"
+    _print_desk_answer(node_url, token, "GET", "/v1/cases", params=params)
+
+
+@case_app.command("step")
+def case_step(
+    case_id: str = typer.Argument(..., help="The case id, e.g. a1.dibao"),
+    step: str = typer.Argument(..., help="authorisation, visits, means-test, opinion, notice, objections, decision, refusal-notice or benefit-changes"),
+    body: str = typer.Option("{}", "--json", help="The step's JSON body (see docs/casework.md)"),
+    token: str = TOKEN_OPTION,
+    node_url: Optional[str] = NODE_OPTION,
+) -> None:
+    """Take one workflow step on a case."""
+    if step not in CASE_STEPS:
+        fail(f"unknown step {step!r}; one of: {', '.join(CASE_STEPS)}")
+    try:
+        payload = json.loads(body)
+    except ValueError as error:
+        fail(f"--json is not JSON: {error}")
+    _print_desk_answer(node_url, token, "POST", f"/v1/cases/{case_id}/{step}", body=payload)
+
+
+@case_app.command("history")
+def case_history(household: str = typer.Argument(..., help="Household pseudonym"), token: str = TOKEN_OPTION, node_url: Optional[str] = NODE_OPTION) -> None:
+    """A household's assistance history across programmes."""
+    _print_desk_answer(node_url, token, "GET", f"/v1/households/{household}/history")
+
+
+@case_app.command("accesses")
+def case_accesses(person: str = typer.Argument(..., help="Person pseudonym"), token: str = TOKEN_OPTION, node_url: Optional[str] = NODE_OPTION) -> None:
+    """Every logged read of a person's data, with who, when and why."""
+    _print_desk_answer(node_url, token, "GET", f"/v1/persons/{person}/accesses")
+
+
+@case_app.command("notices")
+def case_notices(region: str = typer.Option(..., help="The village or community's region code"), token: str = TOKEN_OPTION, node_url: Optional[str] = NODE_OPTION) -> None:
+    """The public notice board of a village or community."""
+    _print_desk_answer(node_url, token, "GET", "/v1/notices", params={"region": region})
+
+
+CASE_STEPS = ("authorisation", "visits", "means-test", "opinion", "notice", "objections", "decision", "refusal-notice", "benefit-changes")
+
+
+def _get_node_url(chain: ChainDirectory) -> str:
+    settings = chain.read_settings()
+    return f"http://{settings.host}:{settings.port}"
+
+
+def _print_desk_answer(node_url: str | None, token: str, method: str, path: str, *, params: dict | None = None, body: Any = None) -> None:
+    try:
+        with httpx.Client(base_url=node_url or "http://127.0.0.1:8000", timeout=60) as client:
+            response = client.request(method, path, params=params, json=body, headers={"authorization": f"Bearer {token}"})
+    except httpx.HTTPError as error:
+        fail(f"cannot reach the node at {node_url}: {error}")
+    answer = response.json()
+    if response.status_code >= 400:
+        fail(f"{answer.get('code')}: {answer.get('message')} (HTTP {response.status_code})")
+    console.print_json(data=answer)
+
+
 def main() -> None:
     """Entry point for ``python -m reliefledger``."""
     app()

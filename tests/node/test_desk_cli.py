@@ -1,0 +1,61 @@
+"""The desk from the command line against a real node process: staff, pack, steps, queries."""
+
+import json
+import re
+
+import httpx
+
+from node_support import NodeProcess, find_free_port, flatten, run_cli
+
+TOWNSHIP = "110105001"
+PEOPLE = [{"id_number": "11010519491231002X", "name": "王秀英"}, {"id_number": "110105201001010010", "name": "李小明"}]
+FACTS = {"members": 2, "monthly_income_fen": {"wages": 100_000}, "deposits_fen": 0, "vehicles": 0, "properties_beyond_residence": 0, "business_registrations": 0}
+
+
+def read_token(result) -> str:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return re.search(r"keep it secret\): (\S+)", flatten(result.stdout)).group(1)
+
+
+def test_staff_pack_and_case_steps_from_the_cli(tmp_path):
+    root = tmp_path / "chain"
+    port = find_free_port()
+    assert run_cli("init", root, "--orgs", "civil-affairs,tax", "--port", port).returncode == 0
+    node = NodeProcess(root, None, tmp_path / "node.log")
+    node.port = port
+    try:
+        node.wait_ready()
+        tokens = {label: read_token(run_cli("staff", "add", root, "--org", "civil-affairs", "--label", label, "--roles", roles, "--region", region))
+                  for label, roles, region in [("cw-1", "caseworker", TOWNSHIP), ("cw-2", "caseworker", TOWNSHIP), ("county", "approver", "110105"), ("policy", "policy_admin", "110000")]}
+        outside = run_cli("staff", "add", root, "--org", "civil-affairs", "--label", "x", "--roles", "caseworker", "--region", "330100")
+        published = run_cli("pack", "publish", root, "--staff", "policy")
+        assert published.returncode == 0 and "cn-mainland-2026.1" in flatten(published.stdout), published.stderr
+        bad_pack_file = tmp_path / "bad.toml"
+        bad_pack_file.write_text('version = "x"\namount = 1.5\n')
+        bad_pack = run_cli("pack", "publish", root, "--staff", "policy", "--file", bad_pack_file)
+        with httpx.Client(base_url=node.url, headers={"authorization": f"Bearer {tokens['cw-1']}"}) as client:
+            household = client.post("/v1/households", json={"household_number": "HB-1", "region": TOWNSHIP, "address": "朝阳区某路1号", "members": PEOPLE}).json()["household"]
+            client.post("/v1/applications", json={"application_id": "a1", "household": household, "programmes": ["dibao"], "channel": "in_person"}).raise_for_status()
+        step = lambda name, body, who="cw-1": run_cli("case", "step", "a1.dibao", name, "--json", json.dumps(body), "--token", tokens[who], "--node", node.url)  # noqa: E731
+        results = [step("authorisation", {"document": {"signed": True}}), step("visits", {"report": {"ok": 1}, "staff": ["cw-1", "cw-2"]}),
+                   step("means-test", {"facts": FACTS}), step("opinion", {"recommendation": "approve"}), step("notice", {})]
+        early = step("decision", {"outcome": "approve", "monthly_benefit_fen": 199000}, who="county")
+        shown = run_cli("case", "show", "a1.dibao", "--token", tokens["county"], "--node", node.url)
+        listed = run_cli("case", "list", "--status", "in_notice", "--token", tokens["cw-1"], "--node", node.url)
+        board = run_cli("case", "notices", "--region", TOWNSHIP, "--token", tokens["cw-1"], "--node", node.url)
+        bad_token = run_cli("case", "show", "a1.dibao", "--token", "wrong", "--node", node.url)
+        forbidden = run_cli("case", "list", "--region", "110108", "--token", tokens["cw-1"], "--node", node.url)
+        unknown_step = run_cli("case", "step", "a1.dibao", "launch", "--token", tokens["cw-1"], "--node", node.url)
+    finally:
+        node.ensure_stopped()
+    assert outside.returncode == 1 and "not_authorised" in flatten(outside.stderr)
+    assert bad_pack.returncode == 1 and "Traceback" not in bad_pack.stderr
+    assert all(result.returncode == 0 for result in results), [result.stderr for result in results]
+    assert early.returncode == 1 and "notice_not_ended" in flatten(early.stderr)
+    assert json.loads(shown.stdout)["status"] == "in_notice"
+    assert [case["id"] for case in json.loads(listed.stdout)] == ["a1.dibao"]
+    assert json.loads(board.stdout)[0]["name"] == "王秀英" and json.loads(board.stdout)[0]["amount_fen"] == 199000
+    assert bad_token.returncode == 1 and "unauthenticated" in flatten(bad_token.stderr)
+    assert forbidden.returncode == 1 and "not_authorised" in flatten(forbidden.stderr)
+    assert unknown_step.returncode == 1 and "unknown step" in flatten(unknown_step.stderr)
+    assert all("Traceback" not in result.stderr for result in [*results, early, shown, listed, board, bad_token, forbidden, unknown_step])
