@@ -259,3 +259,53 @@ def test_bad_input_is_refused_with_a_clear_code(tmp_path):
         response = answers[name]
         assert (response.status_code, response.json()["code"]) == (status, code), (name, response.text)
         assert response.json()["message"]
+
+
+def test_household_changes_exit_and_fraud_over_http(tmp_path):
+    baby = {"id_number": "110105202501010011", "name": "王小宝", "relation": "child"}
+    other = [{"id_number": "110105197505051239", "name": "张建国", "relation": "head"}]
+
+    async def scenario(desk: Desk) -> dict:
+        registered = await register(desk)
+        household, (grandmother, grandchild) = registered["household"], registered["persons"]
+        bad_baby = await desk.call("caseworker", "POST", f"/v1/households/{household}/births", json={"member": {**baby, "id_number": "110105202501010012"}})
+        born = await desk.ok("caseworker", "POST", f"/v1/households/{household}/births", json={"member": baby})
+        split = await desk.ok("caseworker", "POST", f"/v1/households/{household}/split", json={"new_household_number": "HB-2", "address": "朝阳区新址", "persons": [grandchild], "head": grandchild})
+        second = (await register(desk, number="HB-3", people=other))["household"]
+        merged = await desk.ok("caseworker", "POST", f"/v1/households/{second}/merge", json={"into": household})
+        died = await desk.ok("caseworker", "POST", f"/v1/persons/{grandmother}/death")
+        new_head = await desk.ok("caseworker", "POST", f"/v1/households/{household}/head", json={"person": born["person"]})
+        moved_outside = await desk.call("caseworker", "POST", f"/v1/households/{household}/move", json={"region": OTHER_TOWNSHIP})
+        after_move = await desk.call("caseworker", "POST", f"/v1/households/{household}/head", json={"person": born["person"]})
+        return locals()
+
+    found, directory = run_desk(tmp_path, scenario)
+    assert found["bad_baby"].status_code == 400 and found["bad_baby"].json()["code"] == "invalid_id_number"
+    assert found["born"]["person"] in found["born"]["household"]["members"]
+    assert found["split"]["new_household"]["members"] == [found["grandchild"]]
+    assert found["merged"]["household"]["status"] == "merged"
+    assert found["grandmother"] not in found["died"]["household"]["members"]
+    assert found["new_head"]["household"]["head"] == found["born"]["person"]
+    assert found["moved_outside"].status_code == 200
+    assert found["after_move"].status_code == 403  # the household now lies outside the caseworker's township
+
+
+def test_exit_and_fraud_over_http(tmp_path):
+    async def scenario(desk: Desk) -> dict:
+        household = (await register(desk))["household"]
+        await open_case(desk, household)
+        await desk.ok("caseworker", "POST", "/v1/cases/a1.dibao/opinion", json={"recommendation": "approve"})
+        await desk.ok("caseworker", "POST", "/v1/cases/a1.dibao/notice")
+        desk.clock["now"] += 8 * DAY_MS
+        await desk.ok("approver", "POST", "/v1/cases/a1.dibao/decision", json={"outcome": "approve", "monthly_benefit_fen": 199_000})
+        small_fine = await desk.call("approver", "POST", "/v1/cases/a1.dibao/fraud", json={"amount_fen": 100_000, "fine_fen": 50_000, "evidence": {"found": "存款"}})
+        by_caseworker = await desk.call("caseworker", "POST", "/v1/cases/a1.dibao/exit", json={"reasons": ["moved_away"]})
+        fraud = await desk.ok("approver", "POST", "/v1/cases/a1.dibao/fraud", json={"amount_fen": 100_000, "fine_fen": 200_000, "evidence": {"found": "存款"}})
+        exit_after_stop = await desk.call("approver", "POST", "/v1/cases/a1.dibao/exit", json={"reasons": ["moved_away"]})
+        return locals()
+
+    found, _ = run_desk(tmp_path, scenario)
+    assert found["small_fine"].status_code == 409 and found["small_fine"].json()["code"] == "invalid_arguments"
+    assert found["by_caseworker"].status_code == 403
+    assert found["fraud"]["case"]["status"] == "stopped" and found["fraud"]["case"]["recoveries"][0]["fine_fen"] == 200_000
+    assert found["exit_after_stop"].status_code == 409 and found["exit_after_stop"].json()["code"] == "wrong_case_state"

@@ -68,10 +68,7 @@ class Casework:
         entries, receipts = [], []
         try:
             for member in members:
-                id_number = member.get("id_number")
-                if type(id_number) is not str or not is_valid_resident_id(id_number):
-                    raise CaseworkError("a member's ID number is not a valid resident ID", code="invalid_id_number")
-                person = compute_person_pseudonym(suite, self.network_key, id_number)
+                person = self._compute_person(member)
                 receipt = self.vault.put(subject=person, kind="person", owner=self.organisation, record=member)
                 receipts.append(receipt)
                 entries.append({"person": person, "record_commitment": receipt.commitment})
@@ -87,6 +84,37 @@ class Casework:
                 self.vault.destroy(receipt.record_id, compact=False)
             raise
         return {"household": household, "persons": [entry["person"] for entry in entries]}
+
+    async def record_birth(self, actor: StaffMember, household: str, member: dict[str, Any]) -> dict[str, Any]:
+        """A child joins a household: their record to the vault, their pseudonym to the registry."""
+        person = self._compute_person(member)
+        receipt = self.vault.put(subject=person, kind="person", owner=self.organisation, record=member)
+        try:
+            await self.submit(actor, "registry", "record_birth", {"household": household, "person": person, "record_commitment": receipt.commitment})
+        except BaseException:
+            self.vault.destroy(receipt.record_id, compact=False)
+            raise
+        return {"person": person, "household": self.node.store.get(get_household_key(household))}
+
+    async def change_household(self, actor: StaffMember, action: str, args: dict[str, Any]) -> dict[str, Any]:
+        """A registry change that carries no personal data: death, move, split, merge, new head."""
+        await self.submit(actor, "registry", action, args)
+        household = args.get("household") or self.node.store.get(get_person_key(args["person"]))["household"]
+        return {"household": self.node.store.get(get_household_key(household))}
+
+    async def split_household(self, actor: StaffMember, household: str, *, new_household_number: str, address: str, persons: list[str], head: str) -> dict[str, Any]:
+        """Some members form a new household; its address goes to the vault."""
+        new_household = compute_household_pseudonym(self.node.suite, self.network_key, new_household_number)
+        commitment = self._store(new_household, "household", {"address": address, "household_number": new_household_number})
+        await self.submit(actor, "registry", "split_household", {"head": head, "household": household, "new_household": new_household,
+                                                                 "persons": persons, "record_commitment": commitment})
+        return {"household": self.node.store.get(get_household_key(household)), "new_household": self.node.store.get(get_household_key(new_household))}
+
+    def _compute_person(self, member: dict[str, Any]) -> str:
+        id_number = member.get("id_number")
+        if type(id_number) is not str or not is_valid_resident_id(id_number):
+            raise CaseworkError("a member's ID number is not a valid resident ID", code="invalid_id_number")
+        return compute_person_pseudonym(self.node.suite, self.network_key, id_number)
 
     # --- the case workflow -----------------------------------------------------------------------
 
@@ -147,6 +175,15 @@ class Casework:
 
     async def change_benefit(self, actor: StaffMember, case_id: str, *, change: str, monthly_benefit_fen: int, reasons: list[str]) -> dict[str, Any]:
         return await self._step(actor, "change_benefit", case_id, change=change, monthly_benefit_fen=monthly_benefit_fen, reasons=reasons)
+
+    async def exit_case(self, actor: StaffMember, case_id: str, *, reasons: list[str]) -> dict[str, Any]:
+        return await self._step(actor, "exit_case", case_id, reasons=reasons)
+
+    async def record_fraud(self, actor: StaffMember, case_id: str, *, amount_fen: int, fine_fen: int, evidence: dict[str, Any]) -> dict[str, Any]:
+        """Benefits obtained by fraud: stop, recover, fine; the evidence goes to the vault."""
+        case = self.get_case(case_id)
+        commitment = self._store(case["household"], "fraud_evidence", evidence)
+        return await self._step(actor, "record_fraud", case_id, amount_fen=amount_fen, fine_fen=fine_fen, evidence_commitment=commitment)
 
     async def pay_first(self, actor: StaffMember, *, case_id: str, household: str, programme: str, amount_fen: int, reasons: list[str]) -> dict[str, Any]:
         """Temporary assistance: pay first within the township ceiling, register afterwards."""

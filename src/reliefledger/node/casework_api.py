@@ -83,6 +83,39 @@ class BenefitChangeIn(Strict):
     reasons: list[str] = Field(min_length=1, max_length=16)
 
 
+class BirthIn(Strict):
+    member: MemberIn
+
+
+class MoveIn(Strict):
+    region: str = Field(pattern=REGION)
+
+
+class SplitIn(Strict):
+    new_household_number: str = Field(min_length=1, max_length=64)
+    address: str = Field(min_length=1, max_length=400)
+    persons: list[str] = Field(min_length=1, max_length=32)
+    head: str = Field(pattern=PSEUDONYM)
+
+
+class MergeIn(Strict):
+    into: str = Field(pattern=PSEUDONYM)
+
+
+class HeadIn(Strict):
+    person: str = Field(pattern=PSEUDONYM)
+
+
+class ExitIn(Strict):
+    reasons: list[str] = Field(min_length=1, max_length=16)
+
+
+class FraudIn(Strict):
+    amount_fen: int = Field(gt=0)
+    fine_fen: int = Field(gt=0)
+    evidence: dict[str, Any]
+
+
 class FastPathIn(Strict):
     case_id: str = Field(pattern=IDENTIFIER)
     household: str = Field(pattern=PSEUDONYM)
@@ -115,6 +148,37 @@ def create_casework_router(casework: Casework, staff: StaffDirectory) -> APIRout
         casework.require_region(actor, body.region)
         members = [member.model_dump(exclude_none=True) for member in body.members]
         return await casework.register_household(actor, household_number=body.household_number, region=body.region, members=members, address=body.address)
+
+    @router.post("/households/{household}/births")
+    async def record_birth(household: str, body: BirthIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """A child joins the household."""
+        return await casework.record_birth(actor, household, body.member.model_dump(exclude_none=True))
+
+    @router.post("/persons/{person}/death")
+    async def record_death(person: str, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """A death: the person leaves their household."""
+        return await casework.change_household(actor, "record_death", {"person": person})
+
+    @router.post("/households/{household}/head")
+    async def set_head(household: str, body: HeadIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """Name the head of household."""
+        return await casework.change_household(actor, "set_head", {"household": household, "person": body.person})
+
+    @router.post("/households/{household}/move")
+    async def record_move(household: str, body: MoveIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """The household moves to another region."""
+        return await casework.change_household(actor, "record_move", {"household": household, "region": body.region})
+
+    @router.post("/households/{household}/split")
+    async def split_household(household: str, body: SplitIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """Some members form a new household."""
+        return await casework.split_household(actor, household, new_household_number=body.new_household_number, address=body.address,
+                                              persons=body.persons, head=body.head)
+
+    @router.post("/households/{household}/merge")
+    async def merge_households(household: str, body: MergeIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """Every member joins another household."""
+        return await casework.change_household(actor, "merge_households", {"household": household, "into": body.into})
 
     @router.post("/applications")
     async def apply(body: ApplicationIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
@@ -176,6 +240,18 @@ def create_casework_router(casework: Casework, staff: StaffDirectory) -> APIRout
         """Increase, decrease or stop after a periodic review."""
         casework.require_case_in_region(actor, case_id)
         return await casework.change_benefit(actor, case_id, change=body.change, monthly_benefit_fen=body.monthly_benefit_fen, reasons=body.reasons)
+
+    @router.post("/cases/{case_id}/exit")
+    async def exit_case(case_id: str, body: ExitIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """An enrolled household leaves the programme."""
+        casework.require_case_in_region(actor, case_id)
+        return await casework.exit_case(actor, case_id, reasons=body.reasons)
+
+    @router.post("/cases/{case_id}/fraud")
+    async def record_fraud(case_id: str, body: FraudIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """Fraud found: stop, recover the amount, fine one to three times it."""
+        casework.require_case_in_region(actor, case_id)
+        return await casework.record_fraud(actor, case_id, amount_fen=body.amount_fen, fine_fen=body.fine_fen, evidence=body.evidence)
 
     @router.post("/fast-path-payments")
     async def pay_first(body: FastPathIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
