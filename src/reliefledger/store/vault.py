@@ -72,6 +72,12 @@ BUSY_TIMEOUT_MS_DEFAULT = 5000
 SYNCHRONOUS_MODE = "FULL"
 """A put acknowledged to the caller is on disk: its commitment may already be on the ledger."""
 
+PUT_MANY_RECORDS_MAX = 100_000
+"""Most records one ``put_many`` stores (one SQLite transaction holds them all in memory)."""
+
+PUT_ITEM_FIELDS = frozenset({"subject", "kind", "record", "owner"})
+"""The keys of each item given to ``put_many``: the keyword arguments of ``put``."""
+
 
 class VaultError(LedgerInputError):
     """The vault cannot do what was asked. ``code`` is one of:
@@ -274,6 +280,30 @@ class Vault:
             cursor.execute("INSERT INTO ciphertexts VALUES (?, ?)", (record_id, ciphertext))
         return VaultReceipt(record_id.hex(), commitment.hex(), self.suite.name)
 
+    def put_many(self, items: list[dict[str, Any]]) -> list[VaultReceipt]:
+        """Encrypt and store many records in one SQLite transaction; answer their receipts in order.
+
+        Each item is a dict with the keyword arguments of ``put`` (``subject``, ``kind``,
+        ``record``, ``owner``), and each record gets its own id, salt and data key exactly as
+        ``put`` gives it. All items are checked and sealed before anything is written, and the
+        rows go in one transaction: either every record is stored (durably, synchronous FULL) or,
+        on any error, none is. One transaction for thousands of records is what makes a bulk
+        import fast: a ``put`` each would wait for the disk once per record.
+        """
+        if type(items) is not list or len(items) > PUT_MANY_RECORDS_MAX:
+            raise VaultError(f"put_many takes a list of at most {PUT_MANY_RECORDS_MAX} items", code="invalid_record")
+        sealed = [self._seal_item(item) for item in items]
+        with self._lock, Transaction(self.connection) as cursor:
+            created_ms = self._read_clock()
+            cursor.executemany(
+                "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                [(record_id, subject, kind, owner, commitment, created_ms)
+                 for record_id, subject, kind, owner, commitment, _, _ in sealed],
+            )
+            cursor.executemany("INSERT INTO data_keys VALUES (?, ?)", [(row[0], row[5]) for row in sealed])
+            cursor.executemany("INSERT INTO ciphertexts VALUES (?, ?)", [(row[0], row[6]) for row in sealed])
+        return [VaultReceipt(row[0].hex(), row[4].hex(), self.suite.name) for row in sealed]
+
     def destroy(self, record_id: str, *, compact: bool = True) -> VaultTombstone:
         """Crypto-shred a record: delete its wrapped data key and ciphertext, keep a tombstone.
 
@@ -379,6 +409,31 @@ class Vault:
         return type(commitment) is str and hmac.compare_digest(stored.commitment, commitment.lower())
 
     # Helpers -----------------------------------------------------------------------------------
+
+    def _seal_item(self, item: dict[str, Any]) -> tuple[bytes, str, str, str, bytes, bytes, bytes]:
+        """(record id, subject, kind, owner, commitment, wrapped key, ciphertext) of one put_many item.
+
+        The same checks and the same sealing as ``put``, without the write.
+        """
+        if type(item) is not dict or set(item) != PUT_ITEM_FIELDS:
+            raise VaultError("each put_many item is a dict of subject, kind, record and owner", code="invalid_record")
+        subject, kind, owner, record = item["subject"], item["kind"], item["owner"], item["record"]
+        self._check_subject(subject)
+        check_identifier(kind, "kind")
+        check_identifier(owner, "owner")
+        record_bytes = encode_record(record)
+        record_id, salt, data_key = os.urandom(RECORD_ID_BYTES), os.urandom(SALT_BYTES), self.cipher.generate_key()
+        commitment = compute_commitment(self.suite, salt, record_bytes)
+        plaintext = encode_checked({"record": record, "salt": salt.hex()})
+        ciphertext = self.cipher.seal(
+            data_key, plaintext, compute_associated_data(RECORD_ASSOCIATED_DOMAIN, record_id, subject, kind, owner)
+        )
+        wrapped_key = self.cipher.seal(
+            self._wrapping_key, data_key,
+            compute_associated_data(DATA_KEY_ASSOCIATED_DOMAIN, record_id, subject, kind, owner),
+        )
+        return record_id, subject, kind, owner, commitment, wrapped_key, ciphertext
+
 
     def _check_subject(self, subject: str) -> None:
         length = 2 * len(self.suite.compute_hash(b""))
