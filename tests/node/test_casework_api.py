@@ -309,3 +309,27 @@ def test_exit_and_fraud_over_http(tmp_path):
     assert found["by_caseworker"].status_code == 403
     assert found["fraud"]["case"]["status"] == "stopped" and found["fraud"]["case"]["recoveries"][0]["fine_fen"] == 200_000
     assert found["exit_after_stop"].status_code == 409 and found["exit_after_stop"].json()["code"] == "wrong_case_state"
+
+
+def test_erasure_and_aggregates_over_http(tmp_path):
+    async def scenario(desk: Desk) -> dict:
+        registered = await register(desk)
+        await open_case(desk, registered["household"])
+        other = await register(desk, who="other-caseworker", region=OTHER_TOWNSHIP, number="HB-9", people=[{"id_number": "110105197505051239", "name": "张建国"}])
+        county_view = await desk.ok("approver", "GET", "/v1/statistics")
+        city_view = await desk.call("approver", "GET", "/v1/statistics", params={"region": "110000"})
+        person = registered["persons"][0]
+        erased = await desk.ok("caseworker", "DELETE", f"/v1/persons/{person}/records")
+        after = await desk.ok("caseworker", "GET", f"/v1/persons/{person}/records", params={"purpose": "audit"})
+        accesses = await desk.ok("caseworker", "GET", f"/v1/persons/{person}/accesses")
+        forbidden = await desk.call("other-caseworker", "DELETE", f"/v1/persons/{person}/records")
+        return locals()
+
+    found, directory = run_desk(tmp_path, scenario)
+    assert found["county_view"] == {"region": COUNTY, "regions": {TOWNSHIP: {"dibao": {"assessed": 1}}}}
+    assert found["city_view"].status_code == 403  # the county approver reads its county, not the city
+    assert len(found["erased"]["erased_commitments"]) == 1 and found["after"] == []
+    assert [access["purpose"] for access in found["accesses"]] == ["erasure"]
+    assert found["forbidden"].status_code == 403
+    vault_bytes = b"".join(path.read_bytes() for path in directory.root.glob("vault.sqlite*"))
+    assert "王秀英".encode() not in vault_bytes

@@ -19,7 +19,7 @@ from reliefledger.ledger.contracts.vault_access import get_access_prefix
 from reliefledger.ledger.errors import LedgerInputError
 from reliefledger.ledger.policy import PolicyPack, compute_facts_digest, evaluate_eligibility, parse_household_facts, parse_policy_pack
 from reliefledger.ledger.pseudonyms import compute_household_pseudonym, compute_person_pseudonym, is_valid_resident_id
-from reliefledger.ledger.regions import is_within
+from reliefledger.ledger.regions import get_ancestors, get_parent, is_within
 from reliefledger.ledger.results import ResultCode
 from reliefledger.ledger.transactions import TransactionBody, sign_transaction
 from reliefledger.node.peer import Node
@@ -246,6 +246,38 @@ class Casework:
             records.append({"kind": entry.kind, "commitment": entry.commitment, "record": self.vault.get(entry.record_id).record})
         return records
 
+    async def erase_person(self, actor: StaffMember, person: str) -> dict[str, Any]:
+        """Erase a person's data: destroy every vault record's key (the commitments stay, linking to
+        nothing) and log the erasure on the ledger first, so the person can see it was done."""
+        record = self.node.store.get(get_person_key(person))
+        if record is None:
+            raise CaseworkError("no such person", code="person_not_found", status=404)
+        self.require_region(actor, self.node.store.get(get_household_key(record["household"]))["region"])
+        erased = []
+        for entry in self.vault.list_records(person):
+            if entry.destroyed:
+                continue
+            await self.submit(actor, "vault", "log_access", {"purpose": "erasure", "record_commitment": entry.commitment,
+                                                              "record_kind": entry.kind, "subject": person})
+            self.vault.destroy(entry.record_id, compact=False)
+            erased.append(entry.commitment)
+        self.vault.compact()
+        return {"erased_commitments": erased}
+
+    def get_statistics(self, actor: StaffMember, region: str | None = None) -> dict[str, Any]:
+        """Counts of cases by programme and state for each region directly below ``region``: what a
+        higher level reads of the levels below, without any household."""
+        region = region or self.get_member(actor)["region"]
+        self.require_region(actor, region)
+        counts: dict[str, dict[str, dict[str, int]]] = {}
+        for _, case in self.node.store.iterate_state_prefix("assistance/case/"):
+            if not is_within(case["region"], region):
+                continue
+            child = _get_child_region(case["region"], region)
+            by_programme = counts.setdefault(child, {}).setdefault(case["programme"], {})
+            by_programme[case["status"]] = by_programme.get(case["status"], 0) + 1
+        return {"region": region, "regions": counts}
+
     def list_accesses(self, actor: StaffMember, subject: str) -> list[dict[str, Any]]:
         """Every logged read of a person's data (for the person, or a caseworker on their behalf)."""
         person = self.node.store.get(get_person_key(subject))
@@ -322,6 +354,14 @@ class Casework:
 
     def _now_ms(self) -> int:
         return max(self.node.clock_ms(), self.node.tip.time_ms)
+
+
+def _get_child_region(code: str, ancestor: str) -> str:
+    """The region directly below ``ancestor`` on the way to ``code`` (``code`` itself at the bottom)."""
+    for candidate in [code, *get_ancestors(code)]:
+        if get_parent(candidate) == ancestor or candidate == ancestor:
+            return candidate
+    return code
 
 
 __all__ = ["Casework", "CaseworkError"]

@@ -281,6 +281,16 @@ def create_casework_router(casework: Casework, staff: StaffDirectory) -> APIRout
         """A person's vault records; the read is logged on the ledger with its purpose."""
         return await casework.read_person(actor, person, purpose=purpose, case_id=case_id)
 
+    @router.delete("/persons/{person}/records")
+    async def erase_person(person: str, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """Erase a person's personal data (crypto-shredding); the erasure is logged on the ledger."""
+        return await casework.erase_person(actor, person)
+
+    @router.get("/statistics")
+    async def get_statistics(region: str | None = Query(None, pattern=REGION), actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """Case counts by programme and state for each region below yours: aggregates, no households."""
+        return casework.get_statistics(actor, region)
+
     @router.get("/persons/{person}/accesses")
     async def list_accesses(person: str, actor: StaffMember = Depends(authenticate)) -> list[dict[str, Any]]:
         """Every logged read of a person's data."""
