@@ -383,6 +383,47 @@ def case_notices(region: str = typer.Option(..., help="The village or community'
     _print_desk_answer(node_url, token, "GET", "/v1/notices", params={"region": region})
 
 
+@app.command("import-households")
+def import_households_command(
+    directory: Path = typer.Argument(..., help="Chain folder (its node must not be running: the import runs it)"),
+    file: Path = typer.Argument(..., help="CSV or .xlsx file, one row per person (docs/import.md)"),
+    staff: str = typer.Option(..., help="Label of the caseworker or admin the households are registered by"),
+    report: Path = typer.Option(Path("rejected-rows.csv"), help="Where to write the rows that were refused, with reasons"),
+) -> None:
+    """Register households from a file; every refused row is reported with its reason."""
+    from reliefledger.node.desk import open_desk
+    from reliefledger.node.household_import import import_households, read_rows
+    from reliefledger.node.runtime import open_node
+    from reliefledger.node.staff import StaffDirectory
+
+    chain = ChainDirectory(directory)
+
+    async def run(progress: Progress) -> Any:
+        tasks: dict[str, Any] = {}
+
+        def show(stage: str, completed: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=completed, total=total)
+
+        async with open_node(chain) as node:
+            with open_desk(chain, node, chain.read_settings(), clock_ms=read_clock_ms) as casework:
+                if casework is None:
+                    fail(f"{directory} has no vault or network key")
+                return await import_households(casework, StaffDirectory(chain).get(staff), read_rows(file), progress=show)
+
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=errors) as progress:
+            outcome = asyncio.run(run(progress))
+    except LedgerInputError as error:
+        fail(error.message)
+    outcome.write_rejections_csv(report)
+    figures = {name: value for name, value in outcome.to_json().items() if name != "rejected"}
+    console.print_json(data=figures)
+    if outcome.rows_rejected:
+        errors.print(f"[yellow]{outcome.rows_rejected} rows were refused:[/] see {report}")
+
+
 CASE_STEPS = ("authorisation", "visits", "means-test", "opinion", "notice", "objections", "decision", "refusal-notice", "benefit-changes")
 
 

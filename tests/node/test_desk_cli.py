@@ -59,3 +59,40 @@ def test_staff_pack_and_case_steps_from_the_cli(tmp_path):
     assert forbidden.returncode == 1 and "not_authorised" in flatten(forbidden.stderr)
     assert unknown_step.returncode == 1 and "unknown step" in flatten(unknown_step.stderr)
     assert all("Traceback" not in result.stderr for result in [*results, early, shown, listed, board, bad_token, forbidden, unknown_step])
+
+
+def test_import_households_from_the_cli_with_a_report(tmp_path):
+    root = tmp_path / "chain"
+    port = find_free_port()
+    assert run_cli("init", root, "--orgs", "civil-affairs,tax", "--port", port).returncode == 0
+    node = NodeProcess(root, None, tmp_path / "node.log")
+    node.port = port
+    try:
+        node.wait_ready()
+        read_token(run_cli("staff", "add", root, "--org", "civil-affairs", "--label", "cw-1", "--roles", "caseworker", "--region", TOWNSHIP))
+        while_running = run_cli("import-households", root, tmp_path / "none.csv", "--staff", "cw-1")
+    finally:
+        assert node.terminate() == 0
+    source = tmp_path / "households.csv"
+    source.write_text(
+        "household_number,region,address,id_number,name,relation\n"
+        f"HB-1,{TOWNSHIP},朝阳区某路1号,11010519491231002X,王秀英,户主\n"
+        f"HB-1,{TOWNSHIP},朝阳区某路1号,110105201001010010,李小明,孙子\n"
+        f"HB-2,{TOWNSHIP},朝阳区某路2号,110105197505051230,张三,户主\n",  # a wrong check character
+        encoding="utf-8",
+    )
+    report = tmp_path / "rejected.csv"
+    imported = run_cli("import-households", root, source, "--staff", "cw-1", "--report", report)
+    missing_column = tmp_path / "bad.csv"
+    missing_column.write_text("household_number,name\nHB-9,某\n", encoding="utf-8")
+    refused_file = run_cli("import-households", root, missing_column, "--staff", "cw-1")
+    verified = run_cli("verify", root)
+    assert while_running.returncode == 1 and "stop it first" in flatten(while_running.stderr)
+    assert imported.returncode == 0, imported.stderr
+    figures = json.loads(imported.stdout)
+    assert figures["households_registered"] == 1 and figures["persons_registered"] == 2 and figures["rows_rejected"] == 1
+    assert "invalid_id_number" in report.read_text(encoding="utf-8") and "张三" not in report.read_text(encoding="utf-8")
+    assert refused_file.returncode == 1 and "Traceback" not in refused_file.stderr
+    assert verified.returncode == 0, verified.stderr
+    ledger = b"".join(path.read_bytes() for path in root.glob("ledger.sqlite*"))
+    assert "王秀英".encode() not in ledger and b"11010519491231002X" not in ledger

@@ -2,10 +2,12 @@
 
 import asyncio
 import contextlib
+import fcntl
+import os
 import signal
 import socket
 import time
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Iterator
 
 import uvicorn
 
@@ -33,6 +35,30 @@ async def open_node(
 ) -> AsyncIterator[Node]:
     """A started node over the directory's store with a solo orderer; stopped and closed on exit."""
     settings = settings or directory.read_settings()
+    directory.read_genesis()  # a clear error for a folder that holds no chain, before locking it
+    with lock_directory(directory):
+        async with _open_node(directory, settings, clock_ms) as node:
+            yield node
+
+
+@contextlib.contextmanager
+def lock_directory(directory: ChainDirectory) -> Iterator[None]:
+    """Hold ``DIR/node.lock`` exclusively: one process at a time runs a chain directory's node
+    (two would each order their own blocks onto the same store)."""
+    path = directory.root / "node.lock"
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LedgerInputError(f"another process is running the node of {directory.root}; stop it first", code="directory_in_use") from None
+        yield
+    finally:
+        os.close(descriptor)
+
+
+@contextlib.asynccontextmanager
+async def _open_node(directory: ChainDirectory, settings: NodeSettings, clock_ms: Callable[[], int]) -> AsyncIterator[Node]:
     if settings.orderer != "solo":
         raise LedgerInputError(f"orderer {settings.orderer!r} is not available in this build; use 'solo'", code="invalid_settings")
     store = directory.open_store(settings)
