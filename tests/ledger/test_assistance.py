@@ -275,3 +275,18 @@ def test_the_pack_is_published_once_by_a_policy_admin(county: Network) -> None:
     by_caseworker = county.sign(CASEWORKER, "publish_pack", {"document": {**PACK_DOCUMENT, "version": "x-1"}}, contract="policy")
     broken = county.sign(POLICY_ADMIN, "publish_pack", {"document": {**PACK_DOCUMENT, "version": "x-2", "programmes": []}}, contract="policy")
     assert county.run(again, by_caseworker, broken) == [ResultCode.POLICY_PACK_EXISTS, ResultCode.NOT_AUTHORISED, ResultCode.INVALID_POLICY_PACK]
+
+
+def test_review_is_due_after_twelve_months_or_six_when_income_is_unstable(county: Network) -> None:
+    enrol(county)
+    enrolled = case(county, "a1.dibao")
+    assert enrolled["enrolment"]["next_review_ms"] - enrolled["decision"]["time_ms"] == 12 * 30 * DAY_MS
+    review, _ = means_test(county, "a1.dibao", facts(150_000), income_unstable=True)
+    assert county.run_one(review) is OK
+    change = step(county, APPROVER, "change_benefit", case_id="a1.dibao", change="decrease", monthly_benefit_fen=159_000, reasons=["income_rose"])
+    assert county.run_one(change) is OK
+    changed = case(county, "a1.dibao")
+    assert changed["enrolment"]["next_review_ms"] - changed["changes"][-1]["time_ms"] == 6 * 30 * DAY_MS
+    assert get_overdue_steps(changed, changed["enrolment"]["next_review_ms"] + 1) == ["review"]
+    bad_flag, _ = means_test(county, "a1.dibao", facts(150_000), income_unstable="sometimes")
+    assert county.run_one(bad_flag) is ResultCode.INVALID_ARGUMENTS

@@ -163,6 +163,11 @@ def test_refusal_objection_review_and_fast_path_over_http(tmp_path):
         # Temporary assistance: pay first within the ceiling.
         too_much = await desk.call("caseworker", "POST", "/v1/fast-path-payments", json={"case_id": "t1", "household": household, "programme": "temporary", "amount_fen": 100_001, "reasons": ["fire"]})
         paid = await desk.ok("caseworker", "POST", "/v1/fast-path-payments", json={"case_id": "t1", "household": household, "programme": "temporary", "amount_fen": 50_000, "reasons": ["fire"]})
+        # Registered afterwards: authorisation, a visit, then the county confirms.
+        unregistered = await desk.call("approver", "POST", "/v1/cases/t1/decision", json={"outcome": "approve", "monthly_benefit_fen": 0})
+        await desk.ok("caseworker", "POST", "/v1/cases/t1/authorisation", json={"document": {"signed": True}})
+        await desk.ok("caseworker", "POST", "/v1/cases/t1/visits", json={"report": {"fire": "kitchen"}, "staff": ["caseworker", "caseworker-2"]})
+        regularised = await desk.ok("approver", "POST", "/v1/cases/t1/decision", json={"outcome": "approve", "monthly_benefit_fen": 0})
         return locals()
 
     found, _ = run_desk(tmp_path, scenario)
@@ -173,6 +178,8 @@ def test_refusal_objection_review_and_fast_path_over_http(tmp_path):
     assert found["decreased"]["case"]["enrolment"]["monthly_benefit_fen"] == 159_000
     assert found["too_much"].status_code == 409 and found["too_much"].json()["code"] == "above_fast_path_ceiling"
     assert found["paid"]["case"]["status"] == "paid_first"
+    assert found["unregistered"].status_code == 409 and found["unregistered"].json()["code"] == "missing_record"
+    assert found["regularised"]["case"]["status"] == "completed"
 
 
 STEPS = [

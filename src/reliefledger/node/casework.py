@@ -153,7 +153,8 @@ class Casework:
         await self._step(actor, "record_means_test", case_id, pack_version=pack.version,
                          facts_digest=compute_facts_digest(self.node.suite, household_facts).hex(), eligible=result.eligible,
                          category=result.category, reasons=list(result.reasons), household_size=result.members,
-                         standard_fen=result.standard_fen, monthly_benefit_fen=result.monthly_benefit_fen, source="caseworker")
+                         standard_fen=result.standard_fen, monthly_benefit_fen=result.monthly_benefit_fen, source="caseworker",
+                         income_unstable=household_facts.able_to_work_with_unstable_income)
         return {"case": self.get_case(case_id), "result": result.to_json()}
 
     async def give_opinion(self, actor: StaffMember, case_id: str, *, recommendation: str, reasons: list[str]) -> dict[str, Any]:

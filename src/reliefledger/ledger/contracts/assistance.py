@@ -127,7 +127,8 @@ def process_record_means_test(context: TransactionContext, args: dict[str, Any])
     amount is consistent with the programme's benefit method. Anyone holding the facts recomputes
     the rest with ``evaluate_eligibility``. On an enrolled case it is a periodic review.
     """
-    require_fields(args, {"case_id", "pack_version", "facts_digest", "eligible", "category", "reasons", "household_size", "standard_fen", "monthly_benefit_fen", "source"})
+    require_fields(args, {"case_id", "pack_version", "facts_digest", "eligible", "category", "reasons", "household_size", "standard_fen", "monthly_benefit_fen", "source"},
+                   {"income_unstable"})
     case = _require_case(context, args, (CASEWORKER, APPROVER), ("investigating", "assessed", "paid_first", "enrolled"))
     if case["authorisation_commitment"] is None:
         raise Rejection(ResultCode.MISSING_RECORD, "no authorisation for the means test is recorded")
@@ -200,8 +201,8 @@ def process_decide(context: TransactionContext, args: dict[str, Any]) -> None:
         _put_case(context, case, decision=decision, status="completed")
         _close_open_case(context, case)
         return
-    review_months = programme.review_months_stable or 12
-    enrolment = {"from_month": _get_next_month(pack, now), "monthly_benefit_fen": amount, "next_review_ms": now + review_months * MONTH_MS}
+    enrolment = {"from_month": _get_next_month(pack, now), "monthly_benefit_fen": amount,
+                 "next_review_ms": now + _get_review_months(programme, case["assessment"]) * MONTH_MS}
     deadlines = {**case["deadlines"], "review": enrolment["next_review_ms"]}
     _put_case(context, case, decision=decision, enrolment=enrolment, status="enrolled", deadlines=deadlines)
 
@@ -240,8 +241,7 @@ def process_change_benefit(context: TransactionContext, args: dict[str, Any]) ->
         return
     pack = get_pack(context.state, review["pack_version"])
     programme = get_programme(pack, case["programme"])
-    months = (programme.review_months_unstable if review.get("income_unstable") else programme.review_months_stable) or 12
-    enrolment = {**case["enrolment"], "monthly_benefit_fen": amount, "next_review_ms": now + months * MONTH_MS}
+    enrolment = {**case["enrolment"], "monthly_benefit_fen": amount, "next_review_ms": now + _get_review_months(programme, review) * MONTH_MS}
     _put_case(context, case, changes=history, enrolment=enrolment, review_assessment=None, deadlines={**case["deadlines"], "review": enrolment["next_review_ms"]})
 
 
@@ -411,7 +411,11 @@ def _require_assessment(context: TransactionContext, pack: PolicyPack, programme
     if not consistent:
         raise Rejection(ResultCode.AMOUNT_MISMATCH, f"{amount} fen does not follow the {method} method for {size} members at {standard} fen")
     source = _require_choice(args, "source", ("caseworker", "data_sharing"))
+    income_unstable = args.get("income_unstable", False)
+    if type(income_unstable) is not bool:
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, "income_unstable must be true or false")
     return {
+        "income_unstable": income_unstable,
         "category": require_string(args, "category", REASON_PATTERN),
         "eligible": eligible,
         "facts_digest": require_string(args, "facts_digest", DIGEST_PATTERN),
@@ -477,6 +481,12 @@ def _require_reasons(args: dict[str, Any], *, allow_empty: bool) -> list[str]:
     if not reasons and not allow_empty:
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "a refusal, change or exit states its reasons")
     return list(reasons)
+
+
+def _get_review_months(programme: Programme, assessment: dict[str, Any]) -> int:
+    """Yearly for stable households, every six months where income is unstable and the household can work."""
+    months = programme.review_months_unstable if assessment.get("income_unstable") else programme.review_months_stable
+    return months or 12
 
 
 def _get_next_month(pack: PolicyPack, time_ms: int) -> str:
