@@ -20,6 +20,7 @@ from reliefledger.ledger.genesis import Genesis, parse_genesis
 from reliefledger.ledger.results import ResultCode
 from reliefledger.ledger.transactions import Envelope, parse_envelope_value
 from reliefledger.store.schema import SCHEMA_VERSION, STATEMENTS
+from reliefledger.store.sqlite_transaction import SqliteTransaction
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL")
 
@@ -262,23 +263,6 @@ class BlockStore:
         cursor.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", upserts)
         cursor.executemany("DELETE FROM state WHERE key=?", deletes)
 
-    def _transaction(self) -> "_Transaction":
-        return _Transaction(self.connection)
+    def _transaction(self) -> SqliteTransaction:
+        return SqliteTransaction(self.connection)
 
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self.connection = connection
-
-    def __enter__(self) -> sqlite3.Cursor:
-        self.cursor = self.connection.cursor()
-        self.cursor.execute("BEGIN IMMEDIATE")
-        return self.cursor
-
-    def __exit__(self, kind: type | None, value: BaseException | None, traceback: Any) -> None:
-        if kind is None:
-            self.cursor.execute("COMMIT")
-        else:
-            self.cursor.execute("ROLLBACK")

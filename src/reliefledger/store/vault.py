@@ -40,6 +40,7 @@ from reliefledger.store.vault_ciphers import (
     get_record_cipher,
 )
 from reliefledger.store.vault_keys import MASTER_KEY_BYTES
+from reliefledger.store.sqlite_transaction import SqliteTransaction
 from reliefledger.store.vault_schema import FORMAT_NAME, SCHEMA_VERSION, STATEMENTS
 
 COMMITMENT_DOMAIN = b"reliefledger/vault/v1\x00"
@@ -200,7 +201,7 @@ class Vault:
         except FileExistsError:
             raise VaultError(f"{path} already exists", code="vault_exists") from None
         connection = connect(path, busy_timeout_ms)
-        with Transaction(connection) as cursor:
+        with SqliteTransaction(connection) as cursor:
             for statement in STATEMENTS:
                 cursor.execute(statement)
             cursor.executemany(
@@ -256,29 +257,7 @@ class Vault:
         The row is durable (synchronous FULL) before this returns, so the commitment can go on
         the ledger at once.
         """
-        self._check_subject(subject)
-        check_identifier(kind, "kind")
-        check_identifier(owner, "owner")
-        record_bytes = encode_record(record)
-        record_id, salt, data_key = os.urandom(RECORD_ID_BYTES), os.urandom(SALT_BYTES), self.cipher.generate_key()
-        commitment = compute_commitment(self.suite, salt, record_bytes)
-        plaintext = encode_checked({"record": record, "salt": salt.hex()})
-        ciphertext = self.cipher.seal(
-            data_key, plaintext, compute_associated_data(RECORD_ASSOCIATED_DOMAIN, record_id, subject, kind, owner)
-        )
-        wrapped_key = self.cipher.seal(
-            self._wrapping_key, data_key,
-            compute_associated_data(DATA_KEY_ASSOCIATED_DOMAIN, record_id, subject, kind, owner),
-        )
-        with self._lock, Transaction(self.connection) as cursor:
-            created_ms = self._read_clock()
-            cursor.execute(
-                "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                (record_id, subject, kind, owner, commitment, created_ms),
-            )
-            cursor.execute("INSERT INTO data_keys VALUES (?, ?)", (record_id, wrapped_key))
-            cursor.execute("INSERT INTO ciphertexts VALUES (?, ?)", (record_id, ciphertext))
-        return VaultReceipt(record_id.hex(), commitment.hex(), self.suite.name)
+        return self.put_many([{"kind": kind, "owner": owner, "record": record, "subject": subject}])[0]
 
     def put_many(self, items: list[dict[str, Any]]) -> list[VaultReceipt]:
         """Encrypt and store many records in one SQLite transaction; answer their receipts in order.
@@ -294,7 +273,7 @@ class Vault:
             raise VaultError(f"put_many takes a list of at most {PUT_MANY_RECORDS_MAX} items", code="invalid_record")
         sealed = [self._seal_item(item) for item in items]
         in_key_order = sorted(sealed)  # random ids: sorted, each B-tree is walked once, left to right
-        with self._lock, Transaction(self.connection) as cursor:
+        with self._lock, SqliteTransaction(self.connection) as cursor:
             created_ms = self._read_clock()
             cursor.executemany(
                 "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, NULL)",
@@ -316,7 +295,7 @@ class Vault:
         """
         identifier = parse_record_id(record_id)
         with self._lock:
-            with Transaction(self.connection) as cursor:
+            with SqliteTransaction(self.connection) as cursor:
                 row = cursor.execute(
                     "SELECT commitment, destroyed_ms FROM records WHERE record_id=?", (identifier,)
                 ).fetchone()
@@ -553,20 +532,3 @@ def read_meta(connection: sqlite3.Connection, path: Path) -> dict[str, bytes]:
         raise VaultError(f"{path} is not a ReliefLedger vault", code="not_a_vault") from None
     return {name: bytes(value) for name, value in rows}
 
-
-class Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self.connection = connection
-
-    def __enter__(self) -> sqlite3.Cursor:
-        self.cursor = self.connection.cursor()
-        self.cursor.execute("BEGIN IMMEDIATE")
-        return self.cursor
-
-    def __exit__(self, kind: type | None, value: BaseException | None, traceback: Any) -> None:
-        if kind is None:
-            self.cursor.execute("COMMIT")
-        else:
-            self.cursor.execute("ROLLBACK")
