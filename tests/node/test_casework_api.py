@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from reliefledger.ledger.policy import compute_facts_digest, evaluate_eligibility, parse_household_facts
 from reliefledger.node.api import create_app
 from reliefledger.node.desk import admit_staff, create_desk_router, open_desk
 from reliefledger.node.directory import initialise_directory
@@ -38,8 +39,8 @@ STAFF = {
 class Desk:
     """A node with its desk served in-process; ``clock`` moves block time."""
 
-    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, str], clock: dict[str, int], node: Any) -> None:
-        self.client, self.tokens, self.clock, self.node = client, tokens, clock, node
+    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, str], clock: dict[str, int], node: Any, casework: Any = None) -> None:
+        self.client, self.tokens, self.clock, self.node, self.casework = client, tokens, clock, node, casework
 
     async def call(self, who: str, method: str, path: str, **options: Any) -> httpx.Response:
         headers = {"authorization": f"Bearer {self.tokens[who]}"} if who else {}
@@ -65,7 +66,7 @@ def run_desk(tmp_path: Path, scenario) -> Any:
                 app = create_app(node, casework=create_desk_router(directory, casework))
                 transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
                 async with httpx.AsyncClient(transport=transport, base_url="http://desk", timeout=30) as client:
-                    return await scenario(Desk(client, tokens, clock, node))
+                    return await scenario(Desk(client, tokens, clock, node, casework))
 
     return asyncio.run(main()), directory
 
@@ -108,6 +109,13 @@ def test_dibao_end_to_end_over_http_without_personal_data_on_the_ledger(tmp_path
         board_after = await desk.ok("caseworker", "GET", "/v1/notices", params={"region": TOWNSHIP})
         wrong = await desk.call("approver", "POST", "/v1/cases/a1.dibao/decision", json={"outcome": "approve", "monthly_benefit_fen": 200_000})
         decided = await desk.ok("approver", "POST", "/v1/cases/a1.dibao/decision", json={"outcome": "approve", "monthly_benefit_fen": 199_000})
+        # An auditor holding the facts (here, the vault) recomputes the decision from the pack.
+        pack = desk.casework.get_current_pack()
+        (facts_entry,) = [entry for entry in desk.casework.vault.list_records(household) if entry.kind == "household_facts"]
+        facts = parse_household_facts(desk.casework.vault.get(facts_entry.record_id).record, pack)
+        assessment = decided["case"]["assessment"]
+        recomputed = (compute_facts_digest(desk.node.suite, facts).hex() == assessment["facts_digest"],
+                      evaluate_eligibility(pack, "dibao", TOWNSHIP, assessment["time_ms"], facts).monthly_benefit_fen)
         history = await desk.ok("approver", "GET", f"/v1/households/{household}/history")
         accesses = await desk.ok("caseworker", "GET", f"/v1/persons/{registered['persons'][0]}/accesses")
         records = await desk.ok("auditor", "GET", f"/v1/persons/{registered['persons'][0]}/records", params={"purpose": "audit"})
@@ -119,6 +127,7 @@ def test_dibao_end_to_end_over_http_without_personal_data_on_the_ledger(tmp_path
     assert found["board_after"] == []  # the notice expired with its period
     assert found["early"].status_code == 409 and found["early"].json()["code"] == "notice_not_ended"
     assert found["wrong"].status_code == 409 and found["wrong"].json()["code"] == "amount_mismatch"
+    assert found["recomputed"] == (True, 199_000)
     case = found["decided"]["case"]
     assert case["status"] == "enrolled" and case["enrolment"] == {**case["enrolment"], "monthly_benefit_fen": 199_000, "from_month": "2026-02"}
     assert [item["id"] for item in found["history"]["cases"]] == ["a1.dibao"]

@@ -59,6 +59,10 @@ def test_staff_pack_and_case_steps_from_the_cli(tmp_path):
     assert forbidden.returncode == 1 and "not_authorised" in flatten(forbidden.stderr)
     assert unknown_step.returncode == 1 and "unknown step" in flatten(unknown_step.stderr)
     assert all("Traceback" not in result.stderr for result in [*results, early, shown, listed, board, bad_token, forbidden, unknown_step])
+    node_log = (tmp_path / "node.log").read_text(encoding="utf-8", errors="replace")
+    ledger = b"".join(path.read_bytes() for path in root.glob("ledger.sqlite*"))
+    for secret in [person["name"] for person in PEOPLE] + [person["id_number"] for person in PEOPLE] + ["朝阳区某路1号"]:
+        assert secret not in node_log and secret.encode() not in ledger
 
 
 def test_import_households_from_the_cli_with_a_report(tmp_path):
