@@ -4,6 +4,7 @@ PyNaCl's low-level bindings are used directly: building a ``VerifyKey`` object p
 costs more than the verification itself on the commit path.
 """
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -39,8 +40,7 @@ class Ed25519Sha256:
 
     def sign(self, seed: bytes, message: bytes) -> bytes:
         """The 64-byte Ed25519 signature of ``message``."""
-        _, secret_key = nacl.bindings.crypto_sign_seed_keypair(seed)
-        return nacl.bindings.crypto_sign(message, secret_key)[:SIGNATURE_BYTES]
+        return nacl.bindings.crypto_sign(message, _get_secret_key(seed))[:SIGNATURE_BYTES]
 
     def is_valid_signature(self, public_key: bytes, message: bytes, signature: bytes) -> bool:
         """Verify with libsodium (strict: rejects non-canonical encodings)."""
@@ -55,6 +55,13 @@ class Ed25519Sha256:
     def is_valid_public_key(self, public_key: bytes) -> bool:
         """32 bytes that encode a point on the curve, not of small order (libsodium's check)."""
         return len(public_key) == PUBLIC_KEY_BYTES and nacl.bindings.crypto_core_ed25519_is_valid_point(public_key)
+
+
+@functools.lru_cache(maxsize=256)
+def _get_secret_key(seed: bytes) -> bytes:
+    """libsodium's 64-byte secret key of a seed; deriving it costs as much as signing, and a node
+    signs with the same few keys (orderer, staff) again and again."""
+    return nacl.bindings.crypto_sign_seed_keypair(seed)[1]
 
 
 _hmac_sha256 = make_keyed_hash("sha256")

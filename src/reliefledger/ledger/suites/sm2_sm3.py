@@ -82,6 +82,7 @@ def is_strict_der(signature: bytes) -> bool:
     return 0 < r < CURVE_ORDER and 0 < s < CURVE_ORDER and encode_dss_signature(r, s) == signature
 
 
+@functools.lru_cache(maxsize=256)
 def _private_key(seed: bytes) -> ec.EllipticCurvePrivateKey:
     """Map a 32-byte seed onto a private scalar in [1, n - 2]."""
     scalar = int.from_bytes(seed, "big") % (CURVE_ORDER - 2) + 1
