@@ -61,6 +61,14 @@ class ResultCode(IntEnum):
     NOT_ELIGIBLE = 408
     ABOVE_FAST_PATH_CEILING = 409
 
+    RESOURCE_EXISTS = 500
+    RESOURCE_NOT_FOUND = 501
+    SHARING_NOT_ALLOWED = 502
+    REQUEST_EXISTS = 503
+    REQUEST_NOT_FOUND = 504
+    REQUEST_NOT_PENDING = 505
+    FIELDS_NOT_IN_RESOURCE = 506
+
     @property
     def is_committed(self) -> bool:
         """True for the one code that means the transaction took effect."""

@@ -6,13 +6,14 @@ Each contract module exposes ``ACTIONS``, a mapping from action name to a functi
 
 from typing import Any, Callable
 
-from reliefledger.ledger.contracts import assistance, membership, policy_packs, registry, vault_access
+from reliefledger.ledger.contracts import assistance, catalog, membership, policy_packs, registry, vault_access
 from reliefledger.ledger.contracts.context import TransactionContext
 
 Action = Callable[[TransactionContext, dict[str, Any]], None]
 
 CONTRACTS: dict[str, dict[str, Action]] = {
     "assistance": assistance.ACTIONS,
+    "catalog": catalog.ACTIONS,
     "membership": membership.ACTIONS,
     "policy": policy_packs.ACTIONS,
     "registry": registry.ACTIONS,

@@ -30,3 +30,11 @@ def require_integer(args: dict[str, Any], name: str, minimum: int, maximum: int)
     if type(value) is not int or not minimum <= value <= maximum:
         raise Rejection(ResultCode.INVALID_ARGUMENTS, f"{name} must be an integer in [{minimum}, {maximum}]")
     return value
+
+
+def require_choice(args: dict[str, Any], name: str, choices: tuple[str, ...]) -> str:
+    """An argument that must be one of ``choices``."""
+    value = args.get(name)
+    if value not in choices:
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, f"{name} must be one of {', '.join(choices)}")
+    return value

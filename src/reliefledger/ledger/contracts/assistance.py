@@ -24,7 +24,7 @@ import re
 from typing import Any, Callable
 
 from reliefledger.ledger import limits
-from reliefledger.ledger.contracts.arguments import require_fields, require_integer, require_string
+from reliefledger.ledger.contracts.arguments import require_choice, require_fields, require_integer, require_string
 from reliefledger.ledger.contracts.authorisation import ADMIN, APPROVER, CASEWORKER, require_role_in_region
 from reliefledger.ledger.contracts.context import TransactionContext
 from reliefledger.ledger.contracts.membership import get_member_key, is_signer_active
@@ -78,7 +78,7 @@ def process_apply(context: TransactionContext, args: dict[str, Any]) -> None:
     application_id = require_string(args, "application_id", IDENTIFIER_PATTERN)
     household = get_active_household(context.state, require_string(args, "household", DIGEST_PATTERN))
     require_role_in_region(context, (CASEWORKER,), household["region"])
-    channel = _require_choice(args, "channel", CHANNELS)
+    channel = require_choice(args, "channel", CHANNELS)
     if channel == "proxy" and "entrustment_commitment" not in args:
         raise Rejection(ResultCode.MISSING_RECORD, "an application by proxy needs the entrustment record")
     entrustment = require_string(args, "entrustment_commitment", DIGEST_PATTERN) if "entrustment_commitment" in args else None
@@ -150,7 +150,7 @@ def process_give_opinion(context: TransactionContext, args: dict[str, Any]) -> N
         _require_visit_and_authorisation(case)
     else:
         _require_investigation(case)
-    recommendation = _require_choice(args, "recommendation", OUTCOMES)
+    recommendation = require_choice(args, "recommendation", OUTCOMES)
     status = "paid_first" if case["status"] == "paid_first" else "opinion_given"
     _put_case(context, case, opinion={"reasons": _require_reasons(args, allow_empty=recommendation == "approve"), "recommendation": recommendation, "time_ms": context.environment.time_ms}, status=status)
 
@@ -185,7 +185,7 @@ def process_decide(context: TransactionContext, args: dict[str, Any]) -> None:
     case = _require_case(context, args, (APPROVER,), ("opinion_given", "in_notice", "paid_first"))
     pack = get_pack(context.state, case["pack_version"])
     programme = get_programme(pack, case["programme"])
-    outcome = _require_choice(args, "outcome", OUTCOMES)
+    outcome = require_choice(args, "outcome", OUTCOMES)
     reasons = _require_reasons(args, allow_empty=outcome == "approve")
     amount = require_integer(args, "monthly_benefit_fen", 0, limits.INTEGER_ABSOLUTE_MAX)
     now = context.environment.time_ms
@@ -224,7 +224,7 @@ def process_change_benefit(context: TransactionContext, args: dict[str, Any]) ->
     review = case["review_assessment"]
     if review is None:
         raise Rejection(ResultCode.MISSING_RECORD, "no review means test is recorded since the last decision")
-    change = _require_choice(args, "change", CHANGES)
+    change = require_choice(args, "change", CHANGES)
     amount = require_integer(args, "monthly_benefit_fen", 0, limits.INTEGER_ABSOLUTE_MAX)
     reasons = _require_reasons(args, allow_empty=False)
     if amount != review["monthly_benefit_fen"]:
@@ -410,7 +410,7 @@ def _require_assessment(context: TransactionContext, pack: PolicyPack, programme
     consistent = (0 < amount <= standard * size if method == "gap" else amount == standard * size) if eligible else amount == 0
     if not consistent:
         raise Rejection(ResultCode.AMOUNT_MISMATCH, f"{amount} fen does not follow the {method} method for {size} members at {standard} fen")
-    source = _require_choice(args, "source", ("caseworker", "data_sharing"))
+    source = require_choice(args, "source", ("caseworker", "data_sharing"))
     income_unstable = args.get("income_unstable", False)
     if type(income_unstable) is not bool:
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "income_unstable must be true or false")
@@ -465,13 +465,6 @@ def _require_ready_for_approval(case: dict[str, Any], programme: Programme, amou
         raise Rejection(ResultCode.NOT_ELIGIBLE, "the means test found the household not eligible")
     if amount != case["assessment"]["monthly_benefit_fen"]:
         raise Rejection(ResultCode.AMOUNT_MISMATCH, f"the means test assessed {case['assessment']['monthly_benefit_fen']} fen a month")
-
-
-def _require_choice(args: dict[str, Any], name: str, choices: tuple[str, ...]) -> str:
-    value = args.get(name)
-    if value not in choices:
-        raise Rejection(ResultCode.INVALID_ARGUMENTS, f"{name} must be one of {', '.join(choices)}")
-    return value
 
 
 def _require_reasons(args: dict[str, Any], *, allow_empty: bool) -> list[str]:
