@@ -1,0 +1,118 @@
+"""Agency data sources: where a data-owning agency's node reads the figures it is asked about.
+
+Each agency keeps its own data in its own system; the node answers means-test queries from it
+through an adapter. Queries name persons by pseudonym (the keyed hash under the network key that
+every agency of the network holds), so an adapter indexes its rows by the pseudonym of their ID
+number once, when it opens, and never needs an ID number in a query.
+
+Adapters: ``CsvSource`` (an export file), ``SqliteSource`` (a table in an SQLite file) and
+``MemorySource`` (the in-memory twin for tests). A PostgreSQL adapter is not built yet.
+"""
+
+import csv
+import sqlite3
+from pathlib import Path
+from typing import Any, Protocol
+
+from reliefledger.ledger.errors import LedgerInputError
+from reliefledger.ledger.pseudonyms import compute_person_pseudonym, is_valid_resident_id
+from reliefledger.ledger.suites import Suite
+
+IDENTIFIER_COLUMN = "id_number"
+"""The column every source keys its rows by."""
+
+
+class SourceError(LedgerInputError):
+    """A source that cannot be opened or read."""
+
+    code = "source_unavailable"
+
+
+class AgencySource(Protocol):
+    """Rows of one agency resource, by person."""
+
+    def get_rows(self, person: str) -> list[dict[str, Any]]:
+        """Every row about the person with this pseudonym (empty when the agency has none)."""
+        ...
+
+
+class MemorySource:
+    """Rows given in memory, keyed by ID number: the twin of the real adapters."""
+
+    def __init__(self, rows: list[dict[str, Any]], *, suite: Suite, network_key: bytes) -> None:
+        self._rows = index_rows(rows, suite=suite, network_key=network_key)
+
+    def get_rows(self, person: str) -> list[dict[str, Any]]:
+        """The person's rows."""
+        return list(self._rows.get(person, ()))
+
+
+class CsvSource:
+    """An agency's export file (UTF-8 CSV with a header and an ``id_number`` column)."""
+
+    def __init__(self, path: Path, *, suite: Suite, network_key: bytes, integer_columns: tuple[str, ...] = ()) -> None:
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as handle:
+                reader = csv.DictReader(handle)
+                if reader.fieldnames is None or IDENTIFIER_COLUMN not in reader.fieldnames:
+                    raise SourceError(f"{path}: the header has no {IDENTIFIER_COLUMN} column")
+                rows = [_convert_integers(row, integer_columns, f"{path} row {number}") for number, row in enumerate(reader, start=2)]
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            raise SourceError(f"{path} cannot be read: {error}") from None
+        self._rows = index_rows(rows, suite=suite, network_key=network_key)
+
+    def get_rows(self, person: str) -> list[dict[str, Any]]:
+        """The person's rows."""
+        return list(self._rows.get(person, ()))
+
+
+class SqliteSource:
+    """A table in an agency's SQLite database, read-only; rows are fetched by ID number on demand."""
+
+    def __init__(self, path: Path, *, table: str, suite: Suite, network_key: bytes) -> None:
+        if not table.isidentifier():
+            raise SourceError(f"table name {table!r} is not an identifier")
+        try:
+            self._connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            self._connection.row_factory = sqlite3.Row
+            identifiers = [row[0] for row in self._connection.execute(f"SELECT DISTINCT {IDENTIFIER_COLUMN} FROM {table}")]
+        except sqlite3.Error as error:
+            raise SourceError(f"{path}: cannot read table {table}: {error}") from None
+        self._table = table
+        self._identifiers = {compute_person_pseudonym(suite, network_key, identifier): identifier
+                             for identifier in identifiers if isinstance(identifier, str) and is_valid_resident_id(identifier)}
+
+    def get_rows(self, person: str) -> list[dict[str, Any]]:
+        """The person's rows, read now (the table may change between queries)."""
+        identifier = self._identifiers.get(person)
+        if identifier is None:
+            return []
+        try:
+            query = f"SELECT * FROM {self._table} WHERE {IDENTIFIER_COLUMN} = ?"
+            return [dict(row) for row in self._connection.execute(query, (identifier,))]
+        except sqlite3.Error as error:
+            raise SourceError(f"the {self._table} table cannot be read: {error}") from None
+
+    def close(self) -> None:
+        """Close the database."""
+        self._connection.close()
+
+
+def index_rows(rows: list[dict[str, Any]], *, suite: Suite, network_key: bytes) -> dict[str, list[dict[str, Any]]]:
+    """Rows grouped by the pseudonym of their ID number; rows without a valid ID are not indexable."""
+    index: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        identifier = row.get(IDENTIFIER_COLUMN)
+        if isinstance(identifier, str) and is_valid_resident_id(identifier):
+            index.setdefault(compute_person_pseudonym(suite, network_key, identifier), []).append(row)
+    return index
+
+
+def _convert_integers(row: dict[str, Any], columns: tuple[str, ...], where: str) -> dict[str, Any]:
+    converted = dict(row)
+    for column in columns:
+        text = (row.get(column) or "").strip()
+        if not text.lstrip("-").isdigit():
+            raise SourceError(f"{where}: {column} is not an integer")
+        converted[column] = int(text)
+    return converted

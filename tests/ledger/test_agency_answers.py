@@ -1,0 +1,156 @@
+"""Agency answers to means-test queries: sources (memory, CSV, SQLite), the ledger checks, minimisation, signatures."""
+
+import csv
+import sqlite3
+from dataclasses import replace
+
+import pytest
+
+from helpers import Network
+from reliefledger.ledger.pseudonyms import compute_person_pseudonym
+from reliefledger.ledger.results import ResultCode
+from reliefledger.node.agency_answers import AgencyQuery, Question, QueryRefused, answer_query, is_answer_authentic
+from reliefledger.node.agency_sources import CsvSource, MemorySource, SourceError, SqliteSource
+from reliefledger.node.keys import KeyFile
+from reliefledger.policy_files import get_default_policy_path, read_policy_pack
+
+OK = ResultCode.OK
+NETWORK_KEY = bytes(range(32))
+ALICE, BOB, STRANGER = "11010519491231002X", "110105201001010010", "110105197505051239"
+ROWS = [
+    {"id_number": ALICE, "monthly_wages_fen": 300_000, "employer": "某物业公司"},
+    {"id_number": ALICE, "monthly_wages_fen": 50_000, "employer": "某超市"},
+    {"id_number": STRANGER, "monthly_wages_fen": 900_000, "employer": "某银行"},
+]
+TAX_OFFICER, CIVIL_OFFICER, CASEWORKER, POLICY = 20, 21, 22, 23
+
+
+def person(id_number: str, network: Network) -> str:
+    return compute_person_pseudonym(network.suite, NETWORK_KEY, id_number)
+
+
+@pytest.fixture
+def network() -> Network:
+    """hrss (2) plays the tax bureau and catalogues wages; civil affairs (1) asks; a case with authorisation exists."""
+    network = Network.create("ed25519-sha256")
+    sign = network.sign
+    assert network.run(
+        sign(2, "admit_member", {"public_key": network.key(TAX_OFFICER).hex, "roles": ["data_officer"]}),
+        sign(1, "admit_member", {"public_key": network.key(CIVIL_OFFICER).hex, "roles": ["data_officer"]}),
+        sign(1, "admit_member", {"public_key": network.key(CASEWORKER).hex, "roles": ["caseworker"], "region": "330102001"}),
+        sign(1, "admit_member", {"public_key": network.key(POLICY).hex, "roles": ["policy_admin"]}),
+    ) == [OK] * 4
+    fields = [{"name": "monthly_wages_fen", "type": "amount_fen", "predicate_allowed": True}, {"name": "employer", "type": "string", "predicate_allowed": False}]
+    expires = network.time_ms + 30 * 86_400_000
+    assert network.run(
+        sign(TAX_OFFICER, "register_resource", {"resource_id": "tax.wages", "name": "工资", "fields": fields, "legal_basis": "办法第十一条", "update_frequency": "monthly",
+                                                "sharing_class": "conditional", "level": "city", "region": "330100"}, contract="catalog"),
+        sign(CIVIL_OFFICER, "request_sharing", {"request_id": "r1", "resource_id": "tax.wages", "purpose": "核对", "fields": ["employer", "monthly_wages_fen"],
+                                                "legal_basis": "办法第十一条"}, contract="catalog"),
+        sign(TAX_OFFICER, "decide_request", {"request_id": "r1", "outcome": "approve", "expires_ms": expires}, contract="catalog"),
+        sign(POLICY, "publish_pack", {"document": read_policy_pack(get_default_policy_path())[0]}, contract="policy"),
+        sign(CASEWORKER, "register_household", {"household": "a" * 64, "region": "330102001", "head": person(ALICE, network),
+                                                "members": [{"person": person(ALICE, network), "record_commitment": "b" * 64}, {"person": person(BOB, network), "record_commitment": "b" * 64}],
+                                                "record_commitment": "b" * 64}, contract="registry"),
+        sign(CASEWORKER, "apply", {"application_id": "a1", "household": "a" * 64, "programmes": ["dibao"], "channel": "in_person",
+                                   "application_commitment": "c" * 64, "related_to_staff": False}, contract="assistance"),
+    ) == [OK] * 6
+    return network
+
+
+def authorise(network: Network) -> None:
+    assert network.run_one(network.sign(CASEWORKER, "record_authorisation", {"case_id": "a1.dibao", "authorisation_commitment": "d" * 64}, contract="assistance")) is OK
+
+
+def tax_key(network: Network) -> KeyFile:
+    key = network.key(TAX_OFFICER)
+    return KeyFile(network.suite, key.seed, key.hex, "tax")
+
+
+def query(network: Network, *questions: Question, persons=(ALICE, BOB), **changes) -> AgencyQuery:
+    base = AgencyQuery("q1", "r1", "a1.dibao", "civil-affairs", tuple(person(item, network) for item in persons), questions or (Question("monthly_wages_fen"),))
+    return replace(base, **changes)
+
+
+def ask(network: Network, source, agency_query: AgencyQuery, now_ms: int | None = None):
+    return answer_query(network.state, source, agency_query, agency="hrss", key=tax_key(network), now_ms=now_ms or network.time_ms)
+
+
+def test_answers_sum_per_person_and_minimise(network: Network, tmp_path) -> None:
+    authorise(network)
+    csv_path = tmp_path / "wages.csv"
+    with open(csv_path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["id_number", "monthly_wages_fen", "employer"])
+        writer.writeheader()
+        writer.writerows(ROWS)
+    database = tmp_path / "tax.sqlite"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE wages (id_number TEXT, monthly_wages_fen INTEGER, employer TEXT)")
+        connection.executemany("INSERT INTO wages VALUES (:id_number, :monthly_wages_fen, :employer)", ROWS)
+    sources = [MemorySource(ROWS, suite=network.suite, network_key=NETWORK_KEY),
+               CsvSource(csv_path, suite=network.suite, network_key=NETWORK_KEY, integer_columns=("monthly_wages_fen",)),
+               SqliteSource(database, table="wages", suite=network.suite, network_key=NETWORK_KEY)]
+    questions = (Question("monthly_wages_fen"), Question("employer"))
+    answers = [ask(network, source, query(network, *questions)).document["answers"] for source in sources]
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][person(ALICE, network)] == {"monthly_wages_fen": 350_000, "employer": ["某物业公司", "某超市"]}
+    assert answers[0][person(BOB, network)] == {"monthly_wages_fen": 0, "employer": []}
+    bracket = ask(network, sources[0], query(network, Question("monthly_wages_fen", "bracket", edges=(100_000, 200_000, 400_000)))).document["answers"]
+    assert bracket[person(ALICE, network)]["monthly_wages_fen"] == 2  # 200,000 <= 350,000 < 400,000
+    below = ask(network, sources[0], query(network, Question("monthly_wages_fen", "below", threshold=279_000))).document["answers"]
+    assert below == {person(ALICE, network): {"monthly_wages_fen": False}, person(BOB, network): {"monthly_wages_fen": True}}
+
+
+def test_answers_are_signed_and_tamper_evident(network: Network) -> None:
+    authorise(network)
+    answer = ask(network, MemorySource(ROWS, suite=network.suite, network_key=NETWORK_KEY), query(network))
+    assert is_answer_authentic(answer, network.suite)
+    forged = replace(answer, document={**answer.document, "answers": {person(ALICE, network): {"monthly_wages_fen": 0}}})
+    assert not is_answer_authentic(forged, network.suite)
+    other_signer = replace(answer, signer=network.key(CIVIL_OFFICER).hex)
+    assert not is_answer_authentic(other_signer, network.suite)
+
+
+def test_queries_outside_the_terms_are_refused(network: Network) -> None:
+    source = MemorySource(ROWS, suite=network.suite, network_key=NETWORK_KEY)
+    with pytest.raises(QueryRefused, match="no authorisation"):
+        ask(network, source, query(network))
+    authorise(network)
+    refusals = {
+        "stranger": query(network, persons=(ALICE, STRANGER)),
+        "predicate on text": query(network, Question("employer", "below", threshold=1)),
+        "unknown request": query(network, request_id="r9"),
+        "other requester": query(network, requester="medical-security"),
+        "bad bracket": query(network, Question("monthly_wages_fen", "bracket", edges=(5, 1))),
+        "twice": query(network, Question("monthly_wages_fen", "below", threshold=1), Question("monthly_wages_fen")),
+    }
+    reasons = {}
+    for name, refused in refusals.items():
+        with pytest.raises(QueryRefused) as caught:
+            ask(network, source, refused)
+        reasons[name] = str(caught.value)
+    assert "not a member" in reasons["stranger"] and "no predicate" in reasons["predicate on text"]
+    assert "another organisation" in reasons["other requester"] and "increasing edges" in reasons["bad bracket"]
+    assert "twice" in reasons["twice"] and "sharing request" in reasons["unknown request"]
+    expires = network.state.get("catalog/request/r1")["expires_ms"]
+    with pytest.raises(QueryRefused, match="expired"):
+        ask(network, source, query(network), now_ms=expires)
+    assert network.run_one(network.sign(TAX_OFFICER, "revoke_request", {"request_id": "r1", "reason": "x"}, contract="catalog")) is OK
+    with pytest.raises(QueryRefused, match="revoked"):
+        ask(network, source, query(network))
+
+
+def test_sources_refuse_unreadable_input(tmp_path) -> None:
+    from reliefledger.ledger.suites import get_suite
+
+    suite = get_suite("ed25519-sha256")
+    no_id = tmp_path / "no_id.csv"
+    no_id.write_text("name,amount\nx,1\n", encoding="utf-8")
+    bad_number = tmp_path / "bad.csv"
+    bad_number.write_text(f"id_number,monthly_wages_fen\n{ALICE},lots\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="no id_number"):
+        CsvSource(no_id, suite=suite, network_key=NETWORK_KEY)
+    with pytest.raises(SourceError, match="not an integer"):
+        CsvSource(bad_number, suite=suite, network_key=NETWORK_KEY, integer_columns=("monthly_wages_fen",))
+    with pytest.raises(SourceError):
+        SqliteSource(tmp_path / "missing.sqlite", table="wages", suite=suite, network_key=NETWORK_KEY)
