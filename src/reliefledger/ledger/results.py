@@ -68,6 +68,7 @@ class ResultCode(IntEnum):
     REQUEST_NOT_FOUND = 504
     REQUEST_NOT_PENDING = 505
     FIELDS_NOT_IN_RESOURCE = 506
+    ANSWER_EXISTS = 507
 
     @property
     def is_committed(self) -> bool:

@@ -140,8 +140,13 @@ class Casework:
         commitment = self._store(case["household"], "visit", report)
         return await self._step(actor, "record_visit", case_id, visit_commitment=commitment, staff=staff, by_county=by_county)
 
-    async def record_means_test(self, actor: StaffMember, case_id: str, facts: dict[str, Any]) -> dict[str, Any]:
-        """Evaluate the household's facts with the current pack; the facts go to the vault, the outcome on the ledger."""
+    async def record_means_test(self, actor: StaffMember, case_id: str, facts: dict[str, Any], *, source: str = "caseworker",
+                                answer_digests: list[str] | None = None) -> dict[str, Any]:
+        """Evaluate the household's facts with the current pack; the facts go to the vault, the outcome on the ledger.
+
+        ``source`` is ``caseworker`` for facts entered at the desk, ``data_sharing`` for facts the
+        agencies answered (whose answer digests are then recorded with the outcome).
+        """
         case = self.get_case(case_id)
         pack = self.get_current_pack()
         try:
@@ -153,8 +158,8 @@ class Casework:
         await self._step(actor, "record_means_test", case_id, pack_version=pack.version,
                          facts_digest=compute_facts_digest(self.node.suite, household_facts).hex(), eligible=result.eligible,
                          category=result.category, reasons=list(result.reasons), household_size=result.members,
-                         standard_fen=result.standard_fen, monthly_benefit_fen=result.monthly_benefit_fen, source="caseworker",
-                         income_unstable=household_facts.able_to_work_with_unstable_income)
+                         standard_fen=result.standard_fen, monthly_benefit_fen=result.monthly_benefit_fen, source=source,
+                         income_unstable=household_facts.able_to_work_with_unstable_income, answer_digests=sorted(answer_digests or []))
         return {"case": self.get_case(case_id), "result": result.to_json()}
 
     async def give_opinion(self, actor: StaffMember, case_id: str, *, recommendation: str, reasons: list[str]) -> dict[str, Any]:

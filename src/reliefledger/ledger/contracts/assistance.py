@@ -128,7 +128,7 @@ def process_record_means_test(context: TransactionContext, args: dict[str, Any])
     the rest with ``evaluate_eligibility``. On an enrolled case it is a periodic review.
     """
     require_fields(args, {"case_id", "pack_version", "facts_digest", "eligible", "category", "reasons", "household_size", "standard_fen", "monthly_benefit_fen", "source"},
-                   {"income_unstable"})
+                   {"income_unstable", "answer_digests"})
     case = _require_case(context, args, (CASEWORKER, APPROVER), ("investigating", "assessed", "paid_first", "enrolled"))
     if case["authorisation_commitment"] is None:
         raise Rejection(ResultCode.MISSING_RECORD, "no authorisation for the means test is recorded")
@@ -411,10 +411,16 @@ def _require_assessment(context: TransactionContext, pack: PolicyPack, programme
     if not consistent:
         raise Rejection(ResultCode.AMOUNT_MISMATCH, f"{amount} fen does not follow the {method} method for {size} members at {standard} fen")
     source = require_choice(args, "source", ("caseworker", "data_sharing"))
+    digests = args.get("answer_digests", [])
+    if type(digests) is not list or len(digests) > 64 or any(type(item) is not str or not DIGEST_PATTERN.match(item) for item in digests):
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, "answer_digests lists the digests of the agency answers used")
+    if source == "data_sharing" and not digests:
+        raise Rejection(ResultCode.MISSING_RECORD, "a means test from data sharing names the agency answers it used")
     income_unstable = args.get("income_unstable", False)
     if type(income_unstable) is not bool:
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "income_unstable must be true or false")
     return {
+        "answer_digests": sorted(digests),
         "income_unstable": income_unstable,
         "category": require_string(args, "category", REASON_PATTERN),
         "eligible": eligible,

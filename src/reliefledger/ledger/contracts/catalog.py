@@ -11,6 +11,7 @@ State keys::
 
     catalog/resource/<resource id>   {id, owner, name, fields, legal_basis, ..., version, status}
     catalog/request/<request id>     {id, resource, requester, purpose, fields, status, ...}
+    catalog/answer/<query id>        {query_id, request_id, case_id, agency, persons, fields, digest, ...}
 """
 
 import re
@@ -20,6 +21,7 @@ from reliefledger.ledger import limits
 from reliefledger.ledger.contracts.arguments import require_choice, require_fields, require_integer, require_string
 from reliefledger.ledger.contracts.authorisation import ADMIN, APPROVER, CASEWORKER, DATA_OFFICER, require_role_in_region
 from reliefledger.ledger.contracts.context import TransactionContext
+from reliefledger.ledger.contracts.registry import DIGEST_PATTERN
 from reliefledger.ledger.genesis import IDENTIFIER_PATTERN, REGION_PATTERN
 from reliefledger.ledger.results import Rejection, ResultCode
 
@@ -171,7 +173,40 @@ def process_revoke_request(context: TransactionContext, args: dict[str, Any]) ->
     context.state.put(get_request_key(request["id"]), {**request, "reason": _require_text(args, "reason"), "revoked_height": context.environment.height, "status": "revoked"})
 
 
+def get_answer_key(query_id: str) -> str:
+    """State key of an answered (or refused) query."""
+    return f"catalog/answer/{query_id}"
+
+
+def process_record_answer(context: TransactionContext, args: dict[str, Any]) -> None:
+    """The answering agency posts the digest of its signed answer (the answer goes off the ledger),
+    or that it refused the query and why: who was asked what about whom, when, for which case."""
+    require_fields(args, {"query_id", "request_id", "case_id", "persons", "fields", "outcome"}, {"digest", "reason"})
+    query_id = require_string(args, "query_id", IDENTIFIER_PATTERN)
+    request = context.state.get(get_request_key(require_string(args, "request_id", IDENTIFIER_PATTERN)))
+    if request is None:
+        raise Rejection(ResultCode.REQUEST_NOT_FOUND)
+    resource = context.state.get(get_resource_key(request["resource"]))
+    if resource["owner"] != context.signer["organisation"]:
+        raise Rejection(ResultCode.NOT_AUTHORISED, "only the owning agency records its answers")
+    require_role_in_region(context, CURATORS, context.signer["region"])
+    if context.state.get(get_answer_key(query_id)) is not None:
+        raise Rejection(ResultCode.ANSWER_EXISTS)
+    outcome = require_choice(args, "outcome", ("answered", "refused"))
+    persons = args["persons"]
+    if type(persons) is not list or not 1 <= len(persons) <= limits.HOUSEHOLD_MEMBERS_MAX or any(type(item) is not str or not DIGEST_PATTERN.match(item) for item in persons):
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, "persons must list the pseudonyms asked about")
+    context.state.put(get_answer_key(query_id), {
+        "agency": resource["owner"], "case_id": require_string(args, "case_id", IDENTIFIER_PATTERN),
+        "digest": require_string(args, "digest", DIGEST_PATTERN) if outcome == "answered" else None,
+        "fields": _require_field_names(args["fields"], resource), "height": context.environment.height, "outcome": outcome,
+        "persons": sorted(persons), "query_id": query_id, "reason": _require_text(args, "reason") if outcome == "refused" else None,
+        "request_id": request["id"], "requester": request["requester"], "resource": resource["id"], "time_ms": context.environment.time_ms,
+    })
+
+
 ACTIONS: dict[str, Callable[[TransactionContext, dict[str, Any]], None]] = {
+    "record_answer": process_record_answer,
     "register_resource": process_register_resource,
     "update_resource": process_update_resource,
     "retire_resource": process_retire_resource,

@@ -1,0 +1,110 @@
+"""The cross-agency means test, embedded: four agencies answer from their own sources; known
+figures give known totals and outcome; a slow or unapproved agency leaves the run partial."""
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from reliefledger.ledger.contracts.catalog import get_answer_key
+from reliefledger.ledger.pseudonyms import compute_person_pseudonym
+from reliefledger.node.agency_sources import MemorySource
+from reliefledger.node.desk import admit_staff, open_desk
+from reliefledger.node.directory import initialise_directory
+from reliefledger.node.means_test import AgencyPlan, AgencyService, Feed, run_means_test
+from reliefledger.node.runtime import open_node
+from reliefledger.node.settings import NodeSettings
+from reliefledger.node.staff import StaffDirectory, StaffMember
+from reliefledger.policy_files import get_default_policy_path, read_policy_pack
+
+START_MS = 1_767_225_600_000
+TOWNSHIP = "110105001"
+GRANDMOTHER, GRANDCHILD, NEIGHBOUR = "11010519491231002X", "110105201001010010", "110105197505051239"
+AGENCIES = ["tax", "operator-bank", "public-security", "natural-resources"]
+DATA = {
+    "tax": ("tax.wages", [{"id_number": GRANDMOTHER, "wages_fen": 60_000}, {"id_number": GRANDMOTHER, "wages_fen": 20_000},
+                          {"id_number": NEIGHBOUR, "wages_fen": 900_000}], {"wages_fen": Feed("income", "wages")}),
+    "operator-bank": ("bank.deposits", [{"id_number": GRANDMOTHER, "deposits_fen": 1_500_000}, {"id_number": GRANDCHILD, "deposits_fen": 300_000}],
+                      {"deposits_fen": Feed("deposits")}),
+    "public-security": ("police.vehicles", [{"id_number": NEIGHBOUR, "vehicles": 2}], {"vehicles": Feed("vehicles")}),
+    "natural-resources": ("land.property", [{"id_number": GRANDMOTHER, "properties": 0}], {"properties": Feed("properties_beyond_residence")}),
+}
+
+
+def run(tmp_path: Path, scenario) -> Any:
+    directory = initialise_directory(tmp_path / "chain", suite_name="ed25519-sha256", organisation_ids=["civil-affairs", *AGENCIES],
+                                     region="110000", chain_id="means-test", time_ms=START_MS, settings=NodeSettings(block_wait_ms_max=2))
+    clock = {"now": START_MS + 1000}
+
+    async def main() -> Any:
+        async with open_node(directory, clock_ms=lambda: clock["now"]) as node:
+            with open_desk(directory, node, directory.read_settings(), clock_ms=lambda: clock["now"]) as casework:
+                staff = StaffDirectory(directory)
+                for label, roles, region in [("cw", ["caseworker"], TOWNSHIP), ("cw-2", ["caseworker"], TOWNSHIP), ("policy", ["policy_admin"], "110000"),
+                                             ("officer", ["data_officer"], "110000")]:
+                    await admit_staff(directory, node, organisation="civil-affairs", label=label, roles=roles, region=region)
+                await casework.submit(staff.get("policy"), "policy", "publish_pack", {"document": read_policy_pack(get_default_policy_path())[0]})
+                plans = []
+                for agency in AGENCIES:
+                    resource_id, rows, feeds = DATA[agency]
+                    key = directory.read_organisation_key(agency)
+                    admin = StaffMember(agency, key)
+                    fields = [{"name": name, "type": "count" if name in ("vehicles", "properties") else "amount_fen", "predicate_allowed": True} for name in feeds]
+                    await casework.submit(admin, "catalog", "register_resource", {"resource_id": resource_id, "name": resource_id, "fields": fields, "legal_basis": "办法第十一条",
+                                                                                   "update_frequency": "daily", "sharing_class": "conditional", "level": "city", "region": "110000"})
+                    await casework.submit(staff.get("officer"), "catalog", "request_sharing", {"request_id": f"req.{agency}", "resource_id": resource_id, "purpose": "低保核对",
+                                                                                                 "fields": sorted(feeds), "legal_basis": "办法第十一条"})
+                    if agency != "natural-resources" or scenario.__name__ != "unapproved":  # left pending in that scenario
+                        await casework.submit(admin, "catalog", "decide_request", {"request_id": f"req.{agency}", "outcome": "approve"})
+                    service = AgencyService(agency, key, MemorySource(rows, suite=node.suite, network_key=casework.network_key), casework)
+                    plans.append((AgencyPlan(agency, f"req.{agency}", feeds), service))
+                worker = staff.get("cw")
+                household = (await casework.register_household(worker, household_number="HB-1", region=TOWNSHIP, address="朝阳区某路1号",
+                                                               members=[{"id_number": GRANDMOTHER, "name": "王秀英"}, {"id_number": GRANDCHILD, "name": "李小明"}]))["household"]
+                await casework.apply(worker, application_id="a1", household=household, programmes=["dibao"], channel="in_person", application={}, related_to_staff=False)
+                await casework.record_visit(worker, "a1.dibao", report={"notes": "visited"}, staff=[worker.key.public_key, staff.get("cw-2").key.public_key], by_county=False)
+                return await scenario(casework, worker, plans, node)
+
+    return asyncio.run(main())
+
+
+def test_known_figures_give_known_totals_and_outcome(tmp_path):
+    async def scenario(casework, worker, plans, node):
+        unauthorised = None
+        try:
+            await run_means_test(casework, worker, "a1.dibao", plans)
+        except Exception as error:  # noqa: BLE001 - the refusal is the point
+            unauthorised = error
+        await casework.record_authorisation(worker, "a1.dibao", {"signed": True})
+        first = await run_means_test(casework, worker, "a1.dibao", plans)
+        again = await run_means_test(casework, worker, "a1.dibao", plans)  # a retry with the same query ids
+        records = [node.store.get(get_answer_key(f"a1.dibao.{agency}.1")) for agency in AGENCIES]
+        return unauthorised, first, again, records, casework.get_case("a1.dibao")
+
+    unauthorised, first, again, records, case = run(tmp_path, scenario)
+    assert unauthorised is not None and unauthorised.code == "missing_record"
+    assert first["complete"] and first["facts"] == {"business_registrations": 0, "deposits_fen": 1_800_000, "members": 2,
+                                                    "monthly_income_fen": {"wages": 80_000}, "properties_beyond_residence": 0, "vehicles": 0}
+    # 80,000 fen of wages count as 64,000 after the work-expense deduction: below 2 x 139,500; deposits within 2 x 33,480 yuan.
+    assert first["result"]["eligible"] and first["result"]["monthly_benefit_fen"] == 2 * 139_500 - 64_000
+    assert sorted(case["assessment"]["answer_digests"]) == sorted(agency["digest"] for agency in first["agencies"].values())
+    assert case["assessment"]["source"] == "data_sharing"
+    assert again["agencies"] == first["agencies"]  # idempotent: the same answers, nothing recorded twice
+    assert all(record["outcome"] == "answered" and record["requester"] == "civil-affairs" for record in records)
+    assert all("王秀英" not in str(record) and GRANDMOTHER not in str(record) for record in records)
+
+
+def test_a_slow_and_an_unapproved_agency_leave_the_run_partial(tmp_path):
+    async def unapproved(casework, worker, plans, node):
+        await casework.record_authorisation(worker, "a1.dibao", {"signed": True})
+        plans[0][1].delay_s = 0.5  # tax is slow
+        partial = await run_means_test(casework, worker, "a1.dibao", plans, timeout_s=0.2)
+        return partial, casework.get_case("a1.dibao"), node.store.get(get_answer_key("a1.dibao.natural-resources.1"))
+
+    partial, case, refusal = run(tmp_path, unapproved)
+    assert partial["complete"] is False
+    statuses = {agency: outcome["status"] for agency, outcome in partial["agencies"].items()}
+    assert statuses == {"tax": "late", "operator-bank": "answered", "public-security": "answered", "natural-resources": "refused"}
+    assert "the request is pending" in partial["agencies"]["natural-resources"]["reason"]
+    assert all("deadline_ms" in outcome for outcome in partial["agencies"].values())
+    assert case["assessment"] is None  # a partial run is never recorded as a means test
+    assert refusal["outcome"] == "refused" and refusal["digest"] is None
