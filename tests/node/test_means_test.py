@@ -108,3 +108,27 @@ def test_a_slow_and_an_unapproved_agency_leave_the_run_partial(tmp_path):
     assert all("deadline_ms" in outcome for outcome in partial["agencies"].values())
     assert case["assessment"] is None  # a partial run is never recorded as a means test
     assert refusal["outcome"] == "refused" and refusal["digest"] is None
+
+
+def test_transparency_for_a_person_and_for_a_department(tmp_path):
+    async def scenario(casework, worker, plans, node):
+        await casework.record_authorisation(worker, "a1.dibao", {"signed": True})
+        await run_means_test(casework, worker, "a1.dibao", plans)
+        grandmother = compute_person_pseudonym(node.suite, casework.network_key, GRANDMOTHER)
+        checks = casework.list_data_checks(worker, grandmother)
+        tax_admin = StaffMember("tax", plans[0][1].key)
+        tax_answers = casework.list_agency_answers(tax_admin, "tax")
+        forbidden = None
+        try:
+            casework.list_agency_answers(worker, "tax")
+        except Exception as error:  # noqa: BLE001
+            forbidden = error
+        return checks, tax_answers, forbidden
+
+    checks, tax_answers, forbidden = run(tmp_path, scenario)
+    assert sorted(check["agency"] for check in checks) == sorted(AGENCIES)
+    assert {check["case_id"] for check in checks} == {"a1.dibao"} and all(check["fields"] for check in checks)
+    assert len(tax_answers) == 1 and tax_answers[0]["fields"] == ["wages_fen"]
+    proof = tax_answers[0]["proof"]
+    assert proof["status"] == "committed" and proof["id"] == tax_answers[0]["transaction"] and proof["proof"]["audit_path"] is not None
+    assert forbidden is not None and forbidden.status == 403

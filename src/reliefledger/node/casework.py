@@ -284,6 +284,23 @@ class Casework:
             by_programme[case["status"]] = by_programme.get(case["status"], 0) + 1
         return {"region": region, "regions": counts}
 
+    def list_data_checks(self, actor: StaffMember, person: str) -> list[dict[str, Any]]:
+        """Which agency answered (or refused) what kind of question about a person, when, for which case."""
+        record = self.node.store.get(get_person_key(person))
+        if record is None:
+            raise CaseworkError("no such person", code="person_not_found", status=404)
+        self.require_region(actor, self.node.store.get(get_household_key(record["household"]))["region"])
+        checks = [answer for _, answer in self.node.store.iterate_state_prefix("catalog/answer/") if person in answer["persons"]]
+        return sorted(checks, key=lambda answer: (answer["height"], answer["query_id"]))
+
+    def list_agency_answers(self, actor: StaffMember, agency: str) -> list[dict[str, Any]]:
+        """What a department was asked and what it answered, each with its transaction's inclusion proof."""
+        member = self.get_member(actor)
+        if member["organisation"] != agency and not {"auditor", "admin"} & set(member["roles"]):
+            raise CaseworkError("a department's answers are read by that department or an auditor", code="not_authorised", status=403)
+        answers = [answer for _, answer in self.node.store.iterate_state_prefix("catalog/answer/") if answer["agency"] == agency]
+        return [{**answer, "proof": self.node.get_transaction_status(bytes.fromhex(answer["transaction"]))} for answer in sorted(answers, key=lambda item: item["height"])]
+
     def list_accesses(self, actor: StaffMember, subject: str) -> list[dict[str, Any]]:
         """Every logged read of a person's data (for the person, or a caseworker on their behalf)."""
         person = self.node.store.get(get_person_key(subject))

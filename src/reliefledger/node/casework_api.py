@@ -296,6 +296,16 @@ def create_casework_router(casework: Casework, staff: StaffDirectory) -> APIRout
         """Every logged read of a person's data."""
         return casework.list_accesses(actor, person)
 
+    @router.get("/persons/{person}/data-checks")
+    async def list_data_checks(person: str, actor: StaffMember = Depends(authenticate)) -> list[dict[str, Any]]:
+        """Which agency answered what kind of question about the person, when, for which case."""
+        return casework.list_data_checks(actor, person)
+
+    @router.get("/agencies/{agency}/answers")
+    async def list_agency_answers(agency: str, actor: StaffMember = Depends(authenticate)) -> list[dict[str, Any]]:
+        """What a department was asked and answered, with the ledger proof of each record."""
+        return casework.list_agency_answers(actor, agency)
+
     @router.get("/notices")
     async def list_public_notices(region: str = Query(..., pattern=REGION), actor: StaffMember = Depends(authenticate)) -> list[dict[str, Any]]:
         """The public notice board of a village or community (permitted fields only, while it runs)."""

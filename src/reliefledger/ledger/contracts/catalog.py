@@ -202,6 +202,7 @@ def process_record_answer(context: TransactionContext, args: dict[str, Any]) -> 
         "fields": _require_field_names(args["fields"], resource), "height": context.environment.height, "outcome": outcome,
         "persons": sorted(persons), "query_id": query_id, "reason": _require_text(args, "reason") if outcome == "refused" else None,
         "request_id": request["id"], "requester": request["requester"], "resource": resource["id"], "time_ms": context.environment.time_ms,
+        "transaction": context.envelope.id.hex(),
     })
 
 
