@@ -4,7 +4,9 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test bench verify-bench clean
+POSTGRES_INITDB := $(wildcard /usr/lib/postgresql/*/bin/initdb)
+
+.PHONY: demo test bench clean postgres-server
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON_SYSTEM) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ReliefLedger needs Python 3.11 or newer")'
@@ -16,8 +18,18 @@ $(INSTALLED): pyproject.toml
 demo: $(INSTALLED)
 	$(VENV)/bin/reliefledger demo
 
-test: $(INSTALLED)
+test: $(INSTALLED) postgres-server
 	$(PYTHON) -m pytest
+
+# The PostgreSQL adapter is tested against a real server from Debian's package. Best effort: where
+# it cannot be installed (not root, no apt-get), that test is skipped and says why.
+postgres-server:
+ifeq ($(POSTGRES_INITDB),)
+	-@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's postgresql for the adapter tests"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+endif
 
 bench: $(INSTALLED)
 	$(VENV)/bin/reliefledger bench --json --count 50000

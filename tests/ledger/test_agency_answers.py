@@ -10,7 +10,7 @@ from helpers import Network
 from reliefledger.ledger.pseudonyms import compute_person_pseudonym
 from reliefledger.ledger.results import ResultCode
 from reliefledger.node.agency_answers import AgencyQuery, Question, QueryRefused, answer_query, is_answer_authentic
-from reliefledger.node.agency_sources import CsvSource, MemorySource, SourceError, SqliteSource
+from reliefledger.node.agency_sources import CsvSource, MemorySource, PostgresSource, SourceError, SqliteSource
 from reliefledger.node.keys import KeyFile
 from reliefledger.policy_files import get_default_policy_path, read_policy_pack
 
@@ -154,3 +154,31 @@ def test_sources_refuse_unreadable_input(tmp_path) -> None:
         CsvSource(bad_number, suite=suite, network_key=NETWORK_KEY, integer_columns=("monthly_wages_fen",))
     with pytest.raises(SourceError):
         SqliteSource(tmp_path / "missing.sqlite", table="wages", suite=suite, network_key=NETWORK_KEY)
+
+
+def test_postgres_source_answers_like_the_others(network: Network) -> None:
+    """Against a real PostgreSQL server started here from Debian's package."""
+    from tests.postgres_server import start_postgres
+
+    server, reason = start_postgres()
+    if server is None:
+        pytest.skip(f"PostgreSQL adapter not tested: {reason}")
+    try:
+        import psycopg
+
+        with psycopg.connect(server.conninfo, autocommit=True) as connection:
+            connection.execute("CREATE TABLE wages (id_number text, monthly_wages_fen bigint, employer text)")
+            with connection.cursor() as cursor:
+                cursor.executemany("INSERT INTO wages VALUES (%(id_number)s, %(monthly_wages_fen)s, %(employer)s)", ROWS)
+        source = PostgresSource(server.conninfo, table="wages", suite=network.suite, network_key=NETWORK_KEY)
+        authorise(network)
+        questions = (Question("monthly_wages_fen"), Question("employer"))
+        from_postgres = ask(network, source, query(network, *questions)).document["answers"]
+        from_memory = ask(network, MemorySource(ROWS, suite=network.suite, network_key=NETWORK_KEY), query(network, *questions)).document["answers"]
+        assert from_postgres == from_memory
+        assert from_postgres[person(ALICE, network)]["monthly_wages_fen"] == 350_000
+        with pytest.raises(SourceError):
+            PostgresSource(server.conninfo, table="no_such_table", suite=network.suite, network_key=NETWORK_KEY)
+        source.close()
+    finally:
+        server.stop()

@@ -5,8 +5,9 @@ through an adapter. Queries name persons by pseudonym (the keyed hash under the 
 every agency of the network holds), so an adapter indexes its rows by the pseudonym of their ID
 number once, when it opens, and never needs an ID number in a query.
 
-Adapters: ``CsvSource`` (an export file), ``SqliteSource`` (a table in an SQLite file) and
-``MemorySource`` (the in-memory twin for tests). A PostgreSQL adapter is not built yet.
+Adapters: ``CsvSource`` (an export file), ``SqliteSource`` (a table in an SQLite file),
+``PostgresSource`` (a table in the agency's PostgreSQL database, what agencies really run) and
+``MemorySource`` (the in-memory twin for tests).
 """
 
 import csv
@@ -95,6 +96,41 @@ class SqliteSource:
 
     def close(self) -> None:
         """Close the database."""
+        self._connection.close()
+
+
+class PostgresSource:
+    """A table in an agency's PostgreSQL database, read by ID number on demand (psycopg 3)."""
+
+    def __init__(self, conninfo: str, *, table: str, suite: Suite, network_key: bytes) -> None:
+        import psycopg
+        from psycopg import sql
+        from psycopg.rows import dict_row
+
+        self._query = sql.SQL("SELECT * FROM {} WHERE {} = %s").format(sql.Identifier(table), sql.Identifier(IDENTIFIER_COLUMN))
+        try:
+            self._connection = psycopg.connect(conninfo, row_factory=dict_row, autocommit=True)
+            listing = sql.SQL("SELECT DISTINCT {} FROM {}").format(sql.Identifier(IDENTIFIER_COLUMN), sql.Identifier(table))
+            identifiers = [row[IDENTIFIER_COLUMN] for row in self._connection.execute(listing)]
+        except psycopg.Error as error:
+            raise SourceError(f"PostgreSQL table {table} cannot be read: {error}".strip()) from None
+        self._error = psycopg.Error
+        self._table = table
+        self._identifiers = {compute_person_pseudonym(suite, network_key, identifier): identifier
+                             for identifier in identifiers if isinstance(identifier, str) and is_valid_resident_id(identifier)}
+
+    def get_rows(self, person: str) -> list[dict[str, Any]]:
+        """The person's rows, read now."""
+        identifier = self._identifiers.get(person)
+        if identifier is None:
+            return []
+        try:
+            return [dict(row) for row in self._connection.execute(self._query, (identifier,))]
+        except self._error as error:
+            raise SourceError(f"the {self._table} table cannot be read: {error}") from None
+
+    def close(self) -> None:
+        """Close the connection."""
         self._connection.close()
 
 
