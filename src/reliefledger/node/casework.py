@@ -360,7 +360,7 @@ class Casework:
         if code is not ResultCode.OK:
             raise CaseworkError(reason, code=code.label, status=STATUS_BY_RESULT.get(code, 409))
         await self.node.submit(envelope.encoded)
-        status = await self.node.wait_for_final_status(envelope.id, FINAL_WAIT_S)
+        status = await self.node.wait_for_final_status(envelope.id, FINAL_WAIT_S, with_proofs=False)
         if status is None or status["status"] == "pending":
             raise CaseworkError("the step was not committed in time; ask for its status later", code="timeout", status=503)
         if status["status"] == "rejected":

@@ -146,13 +146,16 @@ class Node:
             answers[position] = submission
         return answers
 
-    def get_transaction_status(self, transaction_id: bytes) -> dict[str, Any] | None:
-        """Status of an id: committed or rejected with proofs, pending, or None when unknown."""
+    def get_transaction_status(self, transaction_id: bytes, *, with_proofs: bool = True) -> dict[str, Any] | None:
+        """Status of an id: committed or rejected (with proofs unless not wanted), pending, or None when unknown."""
         location = self.store.get_transaction_location(transaction_id)
         if location is None:
             if transaction_id in self.pending:
                 return {"id": transaction_id.hex(), "status": "pending"}
             return None
+        if not with_proofs:
+            return {"code": int(location.code), "height": location.height, "id": transaction_id.hex(), "index": location.position,
+                    "result": location.code.label, "status": "committed" if location.code.is_committed else "rejected"}
         block = self.store.get_block(location.height)
         results = block.results
         hash_function = self.suite.compute_hash
@@ -173,15 +176,16 @@ class Node:
             "result_proof": merkle.compute_inclusion_proof(hash_function, result_leaves, location.position).to_json(),
         }
 
-    async def wait_for_final_status(self, transaction_id: bytes, timeout_s: float) -> dict[str, Any] | None:
+    async def wait_for_final_status(self, transaction_id: bytes, timeout_s: float, *, with_proofs: bool = True) -> dict[str, Any] | None:
         """Long-poll: the status once it is final, or as it is when ``timeout_s`` runs out."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while True:
-            status = self.get_transaction_status(transaction_id)
+            # Cheap checks first: the full status builds two Merkle proofs, once, when final.
+            is_pending = transaction_id in self.pending and self.store.get_transaction_location(transaction_id) is None
             remaining = deadline - loop.time()
-            if status is None or status["status"] != "pending" or remaining <= 0 or self.halted:
-                return status
+            if not is_pending or remaining <= 0 or self.halted:
+                return self.get_transaction_status(transaction_id, with_proofs=with_proofs)
             try:
                 await asyncio.wait_for(self._commit_signal.wait(), remaining)
             except asyncio.TimeoutError:
