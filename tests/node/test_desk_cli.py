@@ -17,12 +17,18 @@ def read_token(result) -> str:
     return re.search(r"keep it secret\): (\S+)", flatten(result.stdout)).group(1)
 
 
-def test_staff_pack_and_case_steps_from_the_cli(tmp_path):
+def start_chain(tmp_path):
+    """A new chain in ``tmp_path`` and its node as a real process (not yet ready)."""
     root = tmp_path / "chain"
     port = find_free_port()
     assert run_cli("init", root, "--orgs", "civil-affairs,tax", "--port", port).returncode == 0
     node = NodeProcess(root, None, tmp_path / "node.log")
     node.port = port
+    return root, node
+
+
+def test_staff_pack_and_case_steps_from_the_cli(tmp_path):
+    root, node = start_chain(tmp_path)
     try:
         node.wait_ready()
         tokens = {label: read_token(run_cli("staff", "add", root, "--org", "civil-affairs", "--label", label, "--roles", roles, "--region", region))
@@ -66,11 +72,7 @@ def test_staff_pack_and_case_steps_from_the_cli(tmp_path):
 
 
 def test_import_households_from_the_cli_with_a_report(tmp_path):
-    root = tmp_path / "chain"
-    port = find_free_port()
-    assert run_cli("init", root, "--orgs", "civil-affairs,tax", "--port", port).returncode == 0
-    node = NodeProcess(root, None, tmp_path / "node.log")
-    node.port = port
+    root, node = start_chain(tmp_path)
     try:
         node.wait_ready()
         read_token(run_cli("staff", "add", root, "--org", "civil-affairs", "--label", "cw-1", "--roles", "caseworker", "--region", TOWNSHIP))

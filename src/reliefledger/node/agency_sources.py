@@ -80,8 +80,7 @@ class SqliteSource:
         except sqlite3.Error as error:
             raise SourceError(f"{path}: cannot read table {table}: {error}") from None
         self._table = table
-        self._identifiers = {compute_person_pseudonym(suite, network_key, identifier): identifier
-                             for identifier in identifiers if isinstance(identifier, str) and is_valid_resident_id(identifier)}
+        self._identifiers = index_identifiers(identifiers, suite=suite, network_key=network_key)
 
     def get_rows(self, person: str) -> list[dict[str, Any]]:
         """The person's rows, read now (the table may change between queries)."""
@@ -116,8 +115,7 @@ class PostgresSource:
             raise SourceError(f"PostgreSQL table {table} cannot be read: {error}".strip()) from None
         self._error = psycopg.Error
         self._table = table
-        self._identifiers = {compute_person_pseudonym(suite, network_key, identifier): identifier
-                             for identifier in identifiers if isinstance(identifier, str) and is_valid_resident_id(identifier)}
+        self._identifiers = index_identifiers(identifiers, suite=suite, network_key=network_key)
 
     def get_rows(self, person: str) -> list[dict[str, Any]]:
         """The person's rows, read now."""
@@ -132,6 +130,13 @@ class PostgresSource:
     def close(self) -> None:
         """Close the connection."""
         self._connection.close()
+
+
+def index_identifiers(identifiers: list[Any], *, suite: Suite, network_key: bytes) -> dict[str, str]:
+    """Pseudonym to ID number, for the valid ID numbers among ``identifiers``: what lets a database
+    source be asked by pseudonym and still query its table by ID number."""
+    return {compute_person_pseudonym(suite, network_key, identifier): identifier
+            for identifier in identifiers if isinstance(identifier, str) and is_valid_resident_id(identifier)}
 
 
 def index_rows(rows: list[dict[str, Any]], *, suite: Suite, network_key: bytes) -> dict[str, list[dict[str, Any]]]:
