@@ -67,7 +67,22 @@ class CsvSource:
         return list(self._rows.get(person, ()))
 
 
-class SqliteSource:
+class DatabaseSource:
+    """A table queried by ID number on demand; subclasses say how to fetch one person's rows."""
+
+    _identifiers: dict[str, str]
+    """Pseudonym to ID number, built once when the source opens (``index_identifiers``)."""
+
+    def get_rows(self, person: str) -> list[dict[str, Any]]:
+        """The person's rows, read now (the table may change between queries)."""
+        identifier = self._identifiers.get(person)
+        return [] if identifier is None else self._fetch(identifier)
+
+    def _fetch(self, identifier: str) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+
+class SqliteSource(DatabaseSource):
     """A table in an agency's SQLite database, read-only; rows are fetched by ID number on demand."""
 
     def __init__(self, path: Path, *, table: str, suite: Suite, network_key: bytes) -> None:
@@ -82,11 +97,7 @@ class SqliteSource:
         self._table = table
         self._identifiers = index_identifiers(identifiers, suite=suite, network_key=network_key)
 
-    def get_rows(self, person: str) -> list[dict[str, Any]]:
-        """The person's rows, read now (the table may change between queries)."""
-        identifier = self._identifiers.get(person)
-        if identifier is None:
-            return []
+    def _fetch(self, identifier: str) -> list[dict[str, Any]]:
         try:
             query = f"SELECT * FROM {self._table} WHERE {IDENTIFIER_COLUMN} = ?"
             return [dict(row) for row in self._connection.execute(query, (identifier,))]
@@ -98,7 +109,7 @@ class SqliteSource:
         self._connection.close()
 
 
-class PostgresSource:
+class PostgresSource(DatabaseSource):
     """A table in an agency's PostgreSQL database, read by ID number on demand (psycopg 3)."""
 
     def __init__(self, conninfo: str, *, table: str, suite: Suite, network_key: bytes) -> None:
@@ -117,11 +128,7 @@ class PostgresSource:
         self._table = table
         self._identifiers = index_identifiers(identifiers, suite=suite, network_key=network_key)
 
-    def get_rows(self, person: str) -> list[dict[str, Any]]:
-        """The person's rows, read now."""
-        identifier = self._identifiers.get(person)
-        if identifier is None:
-            return []
+    def _fetch(self, identifier: str) -> list[dict[str, Any]]:
         try:
             return [dict(row) for row in self._connection.execute(self._query, (identifier,))]
         except self._error as error:

@@ -183,13 +183,7 @@ def process_record_answer(context: TransactionContext, args: dict[str, Any]) -> 
     or that it refused the query and why: who was asked what about whom, when, for which case."""
     require_fields(args, {"query_id", "request_id", "case_id", "persons", "fields", "outcome"}, {"digest", "reason"})
     query_id = require_string(args, "query_id", IDENTIFIER_PATTERN)
-    request = context.state.get(get_request_key(require_string(args, "request_id", IDENTIFIER_PATTERN)))
-    if request is None:
-        raise Rejection(ResultCode.REQUEST_NOT_FOUND)
-    resource = context.state.get(get_resource_key(request["resource"]))
-    if resource["owner"] != context.signer["organisation"]:
-        raise Rejection(ResultCode.NOT_AUTHORISED, "only the owning agency records its answers")
-    require_role_in_region(context, CURATORS, context.signer["region"])
+    request, resource = _require_request_of_own_resource(context, args)
     if context.state.get(get_answer_key(query_id)) is not None:
         raise Rejection(ResultCode.ANSWER_EXISTS)
     outcome = require_choice(args, "outcome", ("answered", "refused"))
