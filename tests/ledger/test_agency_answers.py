@@ -7,9 +7,11 @@ from dataclasses import replace
 import pytest
 
 from helpers import Network
+from reliefledger.ledger.contracts.catalog import get_answer_fault, get_answer_record_key
 from reliefledger.ledger.pseudonyms import compute_person_pseudonym
 from reliefledger.ledger.results import ResultCode
-from reliefledger.node.agency_answers import AgencyQuery, Question, QueryRefused, answer_query, is_answer_authentic
+from reliefledger.node.agency_answers import (AgencyQuery, AnswerBatch, QueryBatch, Question, QueryRefused, answer_queries, answer_query, is_answer_batch_authentic,
+                                              sign_query_batch)
 from reliefledger.node.agency_sources import CsvSource, MemorySource, PostgresSource, SourceError, SqliteSource
 from reliefledger.node.keys import KeyFile
 from reliefledger.policy_files import get_default_policy_path, read_policy_pack
@@ -73,7 +75,7 @@ def query(network: Network, *questions: Question, persons=(ALICE, BOB), **change
 
 
 def ask(network: Network, source, agency_query: AgencyQuery, now_ms: int | None = None):
-    return answer_query(network.state, source, agency_query, agency="hrss", key=tax_key(network), now_ms=now_ms or network.time_ms)
+    return answer_query(network.state, source, agency_query, agency="hrss", now_ms=now_ms or network.time_ms)
 
 
 def test_answers_sum_per_person_and_minimise(network: Network, tmp_path) -> None:
@@ -91,24 +93,55 @@ def test_answers_sum_per_person_and_minimise(network: Network, tmp_path) -> None
                CsvSource(csv_path, suite=network.suite, network_key=NETWORK_KEY, integer_columns=("monthly_wages_fen",)),
                SqliteSource(database, table="wages", suite=network.suite, network_key=NETWORK_KEY)]
     questions = (Question("monthly_wages_fen"), Question("employer"))
-    answers = [ask(network, source, query(network, *questions)).document["answers"] for source in sources]
+    answers = [ask(network, source, query(network, *questions))["answers"] for source in sources]
     assert answers[0] == answers[1] == answers[2]
     assert answers[0][person(ALICE, network)] == {"monthly_wages_fen": 350_000, "employer": ["某物业公司", "某超市"]}
     assert answers[0][person(BOB, network)] == {"monthly_wages_fen": 0, "employer": []}
-    bracket = ask(network, sources[0], query(network, Question("monthly_wages_fen", "bracket", edges=(100_000, 200_000, 400_000)))).document["answers"]
+    bracket = ask(network, sources[0], query(network, Question("monthly_wages_fen", "bracket", edges=(100_000, 200_000, 400_000))))["answers"]
     assert bracket[person(ALICE, network)]["monthly_wages_fen"] == 2  # 200,000 <= 350,000 < 400,000
-    below = ask(network, sources[0], query(network, Question("monthly_wages_fen", "below", threshold=279_000))).document["answers"]
+    below = ask(network, sources[0], query(network, Question("monthly_wages_fen", "below", threshold=279_000)))["answers"]
     assert below == {person(ALICE, network): {"monthly_wages_fen": False}, person(BOB, network): {"monthly_wages_fen": True}}
 
 
-def test_answers_are_signed_and_tamper_evident(network: Network) -> None:
+def caseworker_key(network: Network, number: int = CASEWORKER) -> KeyFile:
+    key = network.key(number)
+    return KeyFile(network.suite, key.seed, key.hex, "civil-affairs")
+
+
+def test_a_batch_is_answered_per_query_and_signed_once(network: Network) -> None:
     authorise(network)
-    answer = ask(network, MemorySource(ROWS, suite=network.suite, network_key=NETWORK_KEY), query(network))
-    assert is_answer_authentic(answer, network.suite)
-    forged = replace(answer, document={**answer.document, "answers": {person(ALICE, network): {"monthly_wages_fen": 0}}})
-    assert not is_answer_authentic(forged, network.suite)
-    other_signer = replace(answer, signer=network.key(CIVIL_OFFICER).hex)
-    assert not is_answer_authentic(other_signer, network.suite)
+    source = MemorySource(ROWS, suite=network.suite, network_key=NETWORK_KEY)
+    batch = sign_query_batch(caseworker_key(network), "b1", "civil-affairs", [query(network), query(network, query_id="q2", persons=(ALICE, STRANGER))])
+    assert QueryBatch.from_json(batch.to_json()) == batch  # what travels over HTTP parses back to what was signed
+    answers = answer_queries(network.state, source, batch, agency="hrss", key=tax_key(network), now_ms=network.time_ms)
+    assert set(answers.documents) == {"q1"} and "not a member" in answers.refusals["q2"]
+    assert answers.documents["q1"]["answers"][person(ALICE, network)] == {"monthly_wages_fen": 350_000}
+    assert is_answer_batch_authentic(answers, network.suite) and AnswerBatch.from_json(answers.to_json()) == answers
+    tampered = {"figure": replace(answers, documents={"q1": {**answers.documents["q1"], "answers": {}}}),
+                "refusal": replace(answers, refusals={}), "signer": replace(answers, signer=network.key(CIVIL_OFFICER).hex),
+                "digest": replace(answers, digests={"q1": "0" * 64})}
+    assert {name: is_answer_batch_authentic(batch, network.suite) for name, batch in tampered.items()} == dict.fromkeys(tampered, False)
+
+
+def test_forged_or_unqualified_batches_are_refused_whole(network: Network) -> None:
+    authorise(network)
+    source = MemorySource(ROWS, suite=network.suite, network_key=NETWORK_KEY)
+    good = sign_query_batch(caseworker_key(network), "b1", "civil-affairs", [query(network)])
+    forged = {
+        "another key": replace(good, signer=network.key(CIVIL_OFFICER).hex),
+        "changed after signing": replace(good, queries=(query(network, persons=(STRANGER,)),)),
+        "not hex": replace(good, signature="zz"),
+        "wrong organisation": sign_query_batch(KeyFile(network.suite, network.key(TAX_OFFICER).seed, network.key(TAX_OFFICER).hex, "x"), "b1", "civil-affairs", [query(network)]),
+    }
+    for name, batch in forged.items():
+        with pytest.raises(QueryRefused, match="not signed by an active key"):
+            answer_queries(network.state, source, batch, agency="hrss", key=tax_key(network), now_ms=network.time_ms)
+    officer = sign_query_batch(caseworker_key(network, CIVIL_OFFICER), "b1", "civil-affairs", [query(network)])
+    with pytest.raises(QueryRefused, match="not a caseworker"):
+        answer_queries(network.state, source, officer, agency="hrss", key=tax_key(network), now_ms=network.time_ms)
+    for malformed in [{}, {**good.to_json(), "queries": []}, {**good.to_json(), "queries": [{"query_id": 1}]}, {**good.to_json(), "signer": 5}]:
+        with pytest.raises(QueryRefused):
+            QueryBatch.from_json(malformed)
 
 
 def test_queries_outside_the_terms_are_refused(network: Network) -> None:
@@ -173,8 +206,8 @@ def test_postgres_source_answers_like_the_others(network: Network) -> None:
         source = PostgresSource(server.conninfo, table="wages", suite=network.suite, network_key=NETWORK_KEY)
         authorise(network)
         questions = (Question("monthly_wages_fen"), Question("employer"))
-        from_postgres = ask(network, source, query(network, *questions)).document["answers"]
-        from_memory = ask(network, MemorySource(ROWS, suite=network.suite, network_key=NETWORK_KEY), query(network, *questions)).document["answers"]
+        from_postgres = ask(network, source, query(network, *questions))["answers"]
+        from_memory = ask(network, MemorySource(ROWS, suite=network.suite, network_key=NETWORK_KEY), query(network, *questions))["answers"]
         assert from_postgres == from_memory
         assert from_postgres[person(ALICE, network)]["monthly_wages_fen"] == 350_000
         with pytest.raises(SourceError):
@@ -182,3 +215,28 @@ def test_postgres_source_answers_like_the_others(network: Network) -> None:
         source.close()
     finally:
         server.stop()
+
+
+def test_answer_records_in_one_transaction_are_all_or_none(network: Network) -> None:
+    authorise(network)
+    entry = lambda **outcome: {"case_id": "a1.dibao", "persons": [person(ALICE, network)], **outcome}  # noqa: E731
+    record = lambda record_id, answers, signer=TAX_OFFICER, **changes: network.sign(signer, "record_answers", {  # noqa: E731
+        "record_id": record_id, "request_id": "r1", "fields": ["monthly_wages_fen"], "answers": answers, **changes}, contract="catalog")
+    assert network.run(
+        record("b1.0", {"q1": entry(outcome="answered", digest="a" * 64), "q2": entry(outcome="refused", reason="too many persons")}),
+        record("b1.0", {"q3": entry(outcome="answered", digest="b" * 64)}),  # the record exists: none of it
+        record("b2.0", {}),
+        record("b3.0", {"q4": entry(outcome="answered")}),  # an answer without its digest
+        record("b4.0", {"q5": entry(outcome="answered", digest="c" * 64), "q6": entry(outcome="answered", digest="d" * 64, persons=["not a pseudonym"])}),
+        record("b5.0", {"q7": entry(outcome="answered", digest="c" * 64)}, fields=["tax_secret"]),
+        record("b6.0", {"q8": entry(outcome="answered", digest="c" * 64)}, signer=CIVIL_OFFICER),  # only the owner of the data records answers about it
+    ) == [OK, ResultCode.ANSWER_EXISTS, ResultCode.INVALID_ARGUMENTS, ResultCode.INVALID_ARGUMENTS, ResultCode.INVALID_ARGUMENTS,
+          ResultCode.FIELDS_NOT_IN_RESOURCE, ResultCode.NOT_AUTHORISED]
+    stored = network.state.get(get_answer_record_key("b1.0"))
+    assert stored["answers"]["q1"]["digest"] == "a" * 64 and stored["answers"]["q2"]["reason"] == "too many persons" and stored["requester"] == "civil-affairs"
+    assert all(network.state.get(get_answer_record_key(f"b{number}.0")) is None for number in range(2, 7))
+    assert get_answer_fault(network.state, "b1.0", "q1", "a" * 64, "a1.dibao", "civil-affairs") is None
+    assert "another digest" in get_answer_fault(network.state, "b1.0", "q1", "b" * 64, "a1.dibao", "civil-affairs")
+    assert "refused" in get_answer_fault(network.state, "b1.0", "q2", "a" * 64, "a1.dibao", "civil-affairs")
+    assert "another case" in get_answer_fault(network.state, "b1.0", "q1", "a" * 64, "a2.dibao", "civil-affairs")
+    assert "no answer" in get_answer_fault(network.state, "b9.0", "q1", "a" * 64, "a1.dibao", "civil-affairs")

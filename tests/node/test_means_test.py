@@ -5,11 +5,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from reliefledger.ledger.contracts.catalog import get_answer_key
+from reliefledger.ledger.contracts.catalog import list_answers
 from reliefledger.ledger.pseudonyms import compute_person_pseudonym
 from reliefledger.node.agency_sources import MemorySource
 from reliefledger.node.desk import admit_staff, open_desk
 from reliefledger.node.directory import initialise_directory
+from reliefledger.node.casework import CaseworkError
 from reliefledger.node.means_test import AgencyPlan, AgencyService, Feed, run_means_test
 from reliefledger.node.runtime import open_node
 from reliefledger.node.settings import NodeSettings
@@ -77,7 +78,8 @@ def test_known_figures_give_known_totals_and_outcome(tmp_path):
         await casework.record_authorisation(worker, "a1.dibao", {"signed": True})
         first = await run_means_test(casework, worker, "a1.dibao", plans)
         again = await run_means_test(casework, worker, "a1.dibao", plans)  # a retry with the same query ids
-        records = [node.store.get(get_answer_key(f"a1.dibao.{agency}.1")) for agency in AGENCIES]
+        recorded = {answer["query_id"]: answer for answer in list_answers(node.store.iterate_state_prefix("catalog/answers/"))}
+        records = [recorded[f"a1.dibao.{agency}.1"] for agency in AGENCIES]
         return unauthorised, first, again, records, casework.get_case("a1.dibao")
 
     unauthorised, first, again, records, case = run(tmp_path, scenario)
@@ -86,7 +88,8 @@ def test_known_figures_give_known_totals_and_outcome(tmp_path):
                                                     "monthly_income_fen": {"wages": 80_000}, "properties_beyond_residence": 0, "vehicles": 0}
     # 80,000 fen of wages count as 64,000 after the work-expense deduction: below 2 x 139,500; deposits within 2 x 33,480 yuan.
     assert first["result"]["eligible"] and first["result"]["monthly_benefit_fen"] == 2 * 139_500 - 64_000
-    assert sorted(case["assessment"]["answer_digests"]) == sorted(agency["digest"] for agency in first["agencies"].values())
+    assert case["assessment"]["answers"] == sorted(({"digest": agency["digest"], "query_id": agency["query_id"], "record_id": agency["record_id"]} for agency in first["agencies"].values()),
+                                                   key=lambda answer: answer["query_id"])
     assert case["assessment"]["source"] == "data_sharing"
     assert again["agencies"] == first["agencies"]  # idempotent: the same answers, nothing recorded twice
     assert all(record["outcome"] == "answered" and record["requester"] == "civil-affairs" for record in records)
@@ -98,7 +101,8 @@ def test_a_slow_and_an_unapproved_agency_leave_the_run_partial(tmp_path):
         await casework.record_authorisation(worker, "a1.dibao", {"signed": True})
         plans[0][1].delay_s = 0.5  # tax is slow
         partial = await run_means_test(casework, worker, "a1.dibao", plans, timeout_s=0.2)
-        return partial, casework.get_case("a1.dibao"), node.store.get(get_answer_key("a1.dibao.natural-resources.1"))
+        recorded = {answer["query_id"]: answer for answer in list_answers(node.store.iterate_state_prefix("catalog/answers/"))}
+        return partial, casework.get_case("a1.dibao"), recorded.get("a1.dibao.natural-resources.1")
 
     partial, case, refusal = run(tmp_path, unapproved)
     assert partial["complete"] is False
@@ -132,3 +136,31 @@ def test_transparency_for_a_person_and_for_a_department(tmp_path):
     proof = tax_answers[0]["proof"]
     assert proof["status"] == "committed" and proof["id"] == tax_answers[0]["transaction"] and proof["proof"]["audit_path"] is not None
     assert forbidden is not None and forbidden.status == 403
+
+
+def test_the_ledger_refuses_a_means_test_naming_answers_not_given(tmp_path):
+    """A desk that invents, alters or borrows an answer cannot record a means test with it."""
+    async def scenario(casework, worker, plans, node):
+        await casework.record_authorisation(worker, "a1.dibao", {"signed": True})
+        plans[3][1].delay_s = 0.5  # natural resources is late: its answer is never recorded
+        partial = await run_means_test(casework, worker, "a1.dibao", plans, timeout_s=0.2)
+        answered = [{name: outcome[name] for name in ("digest", "query_id", "record_id")} for outcome in partial["agencies"].values() if outcome["status"] == "answered"]
+        facts = {"business_registrations": 0, "deposits_fen": 0, "members": 2, "monthly_income_fen": {}, "properties_beyond_residence": 0, "vehicles": 0}
+        attempts = {
+            "invented": answered + [{"digest": "e" * 64, "query_id": "a1.dibao.natural-resources.1", "record_id": answered[0]["record_id"]}],
+            "altered": [{**answered[0], "digest": "f" * 64}],
+            "unknown": [{**answered[0], "query_id": "a1.dibao.tax.9"}],
+            "borrowed": [{**answered[0], "record_id": "no.such.record"}],
+        }
+        codes = {}
+        for name, answers in attempts.items():
+            try:
+                await casework.record_means_test(worker, "a1.dibao", facts, source="data_sharing", answers=answers)
+            except CaseworkError as error:
+                codes[name] = error.code
+        with_all = await run_means_test(casework, worker, "a1.dibao", [(plan, client) for plan, client in plans[:3]], attempt=1)
+        return codes, with_all
+
+    codes, with_all = run(tmp_path, scenario)
+    assert codes == dict.fromkeys(("invented", "altered", "unknown", "borrowed"), "answer_not_recorded")
+    assert with_all["complete"] and with_all["case"]["assessment"]["source"] == "data_sharing"  # the recorded answers are accepted

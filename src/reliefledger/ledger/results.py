@@ -69,6 +69,7 @@ class ResultCode(IntEnum):
     REQUEST_NOT_PENDING = 505
     FIELDS_NOT_IN_RESOURCE = 506
     ANSWER_EXISTS = 507
+    ANSWER_NOT_RECORDED = 508
 
     @property
     def is_committed(self) -> bool:

@@ -1,23 +1,35 @@
-"""An agency's answer to a means-test query: only approved fields, for an authorised case, signed.
+"""An agency's answers to means-test queries: only approved fields, for an authorised case, signed.
 
-The data-owning agency answers from its own source (``agency_sources.py``). Before reading
-anything it checks, against the ledger: the sharing request is approved for the requester, not
-expired or revoked, and covers every field asked for; the case exists and records the
-applicant's authorisation; every person asked about belongs to the case's household. It then
-answers each question as the raw figure or, where the catalogue allows, as a predicate ("below
-the threshold: yes") or a bracket — minimisation — and signs the answer with its own key. The
-answer travels off the ledger to the requester; its digest is what goes on the ledger.
+The requesting desk sends each data-owning agency a batch of queries (one per case), signed by
+the staff member who runs the means test. The agency checks the batch's signature against the
+ledger's membership first — a batch with a forged signature is refused whole — and then, per
+query, against the ledger: the sharing request is approved for the requester, not expired or
+revoked, and covers every field asked for; the case exists, lies in the signer's region and
+records the applicant's authorisation; every person asked about belongs to the case's household.
+A query outside those terms is refused with its reason (and the refusal goes on the ledger).
+
+It answers each question from its own source (``agency_sources.py``) as the raw figure or, where
+the catalogue allows, as a predicate ("below the threshold: yes") or a bracket — minimisation.
+Each answered query becomes one document with its own digest (so a case's means test names only
+its own answers), and the agency signs the batch's digests once: one signature and one
+verification per agency and batch, not per household, is what lets a review cycle of thousands
+of households be checked in seconds. The documents travel off the ledger to the requester; the
+digests go on the ledger (``catalog.record_answers``).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from reliefledger.ledger.contracts.assistance import get_case_key
+from reliefledger.ledger.contracts.authorisation import APPROVER, CASEWORKER
 from reliefledger.ledger.contracts.catalog import get_approval_fault, get_request_key, get_resource_key
+from reliefledger.ledger.contracts.membership import get_member_key, is_signer_active
 from reliefledger.ledger.contracts.registry import get_household_key
-from reliefledger.ledger.encoding import encode_canonical
+from reliefledger.ledger.encoding import encode_checked
 from reliefledger.ledger.errors import LedgerInputError
-from reliefledger.ledger.state import StateReader
+from reliefledger.ledger.regions import is_within
+from reliefledger.ledger.state import StateOverlay, StateReader
+from reliefledger.ledger.suites import Suite
 from reliefledger.node.agency_sources import AgencySource
 from reliefledger.node.keys import KeyFile
 
@@ -25,6 +37,10 @@ FORMS = ("value", "below", "bracket")
 """How a question may be answered: the figure, whether it is below a threshold, or its bracket."""
 SUMMED_TYPES = ("amount_fen", "count", "integer")
 """Field types whose rows are added up per person; others are listed."""
+QUERY_BATCH_TYPE = "reliefledger.query_batch.v1"
+ANSWER_BATCH_TYPE = "reliefledger.answer_batch.v1"
+"""Domain tags inside what is signed, so a signature on a batch is never valid for anything else."""
+QUERIES_PER_BATCH_MAX = 10_000
 
 
 class QueryRefused(LedgerInputError):
@@ -58,41 +74,182 @@ class AgencyQuery:
     persons: tuple[str, ...]
     questions: tuple[Question, ...]
 
+    def to_json(self) -> dict[str, Any]:
+        """The canonical JSON form (what is signed and sent)."""
+        questions = [{"edges": list(question.edges), "field": question.field, "form": question.form, "threshold": question.threshold}
+                     for question in self.questions]
+        return {"case_id": self.case_id, "persons": list(self.persons), "query_id": self.query_id, "questions": questions,
+                "request_id": self.request_id, "requester": self.requester}
+
+    @classmethod
+    def from_json(cls, value: Any) -> "AgencyQuery":
+        """Parse a query received from the network, or raise ``QueryRefused``."""
+        try:
+            questions = tuple(Question(item["field"], item["form"], item["threshold"], tuple(item["edges"])) for item in value["questions"])
+            texts = [value[name] for name in ("query_id", "request_id", "case_id", "requester")] + list(value["persons"])
+            if not all(type(text) is str for text in texts) or not all(type(question.field) is str and type(question.form) is str for question in questions):
+                raise TypeError("ids, persons, fields and forms are strings")
+            if not all(type(edge) is int for question in questions for edge in question.edges) or any(
+                    question.threshold is not None and type(question.threshold) is not int for question in questions):
+                raise TypeError("thresholds and edges are integers")
+            return cls(value["query_id"], value["request_id"], value["case_id"], value["requester"], tuple(value["persons"]), questions)
+        except (KeyError, TypeError, ValueError) as error:
+            raise QueryRefused(f"a query is malformed: {error}") from None
+
 
 @dataclass(frozen=True)
-class SignedAnswer:
-    """An agency's answer, signed; ``digest`` goes on the ledger, the answer to the requester."""
+class QueryBatch:
+    """Queries to one agency, signed by the staff member running the means test."""
 
-    document: dict[str, Any]
+    batch_id: str
+    requester: str
+    queries: tuple[AgencyQuery, ...]
     signer: str
     signature: str
-    digest: str
+
+    def get_signed_bytes(self) -> bytes:
+        """What the signature covers (sorted-key JSON; ``from_json`` admits only strings and integers)."""
+        return encode_checked({"batch_id": self.batch_id, "queries": [query.to_json() for query in self.queries],
+                                 "requester": self.requester, "type": QUERY_BATCH_TYPE})
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form sent to the agency."""
+        return {"batch_id": self.batch_id, "queries": [query.to_json() for query in self.queries], "requester": self.requester,
+                "signature": self.signature, "signer": self.signer}
+
+    @classmethod
+    def from_json(cls, value: Any) -> "QueryBatch":
+        """Parse a batch received from the network, or raise ``QueryRefused``."""
+        if type(value) is not dict or set(value) != {"batch_id", "queries", "requester", "signature", "signer"}:
+            raise QueryRefused("a query batch has exactly batch_id, queries, requester, signature and signer")
+        if type(value["queries"]) is not list or not 1 <= len(value["queries"]) <= QUERIES_PER_BATCH_MAX:
+            raise QueryRefused(f"a query batch has 1 to {QUERIES_PER_BATCH_MAX} queries")
+        if not all(type(value[name]) is str for name in ("batch_id", "requester", "signature", "signer")):
+            raise QueryRefused("batch_id, requester, signature and signer are strings")
+        queries = tuple(AgencyQuery.from_json(item) for item in value["queries"])
+        return cls(value["batch_id"], value["requester"], queries, value["signer"], value["signature"])
 
 
-def answer_query(state: StateReader, source: AgencySource, query: AgencyQuery, *, agency: str, key: KeyFile, now_ms: int) -> SignedAnswer:
-    """Check the query against the ledger, answer it from ``source`` and sign the answer."""
-    resource = _require_terms(state, query, agency, now_ms)
+@dataclass(frozen=True)
+class AnswerBatch:
+    """An agency's answers to a batch: a document per answered query, a reason per refused one,
+    the ledger record that holds each one's digest, and the agency's one signature over them all."""
+
+    agency: str
+    batch_id: str
+    documents: dict[str, dict[str, Any]]
+    digests: dict[str, str]
+    refusals: dict[str, str]
+    signer: str
+    signature: str
+    records: dict[str, str]
+    """Query id to the id of the ``catalog.record_answers`` record that holds its outcome."""
+
+    def get_signed_bytes(self) -> bytes:
+        """What the signature covers (the digests stand for the documents)."""
+        return encode_checked({"agency": self.agency, "batch_id": self.batch_id, "digests": self.digests, "records": self.records,
+                                 "refusals": self.refusals, "type": ANSWER_BATCH_TYPE})
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form sent back to the requester."""
+        return {"agency": self.agency, "batch_id": self.batch_id, "digests": self.digests, "documents": self.documents,
+                "records": self.records, "refusals": self.refusals, "signature": self.signature, "signer": self.signer}
+
+    def sign(self, key: KeyFile) -> "AnswerBatch":
+        """The same answers signed with ``key``."""
+        unsigned = replace(self, signer=key.public_key, signature="")
+        return replace(unsigned, signature=key.suite.sign(key.seed, unsigned.get_signed_bytes()).hex())
+
+    @classmethod
+    def from_json(cls, value: Any) -> "AnswerBatch":
+        """Parse an answer batch received from an agency (``ValueError`` when malformed)."""
+        names = {"agency", "batch_id", "digests", "documents", "records", "refusals", "signature", "signer"}
+        if type(value) is not dict or set(value) != names or not all(type(value[name]) is dict for name in ("digests", "documents", "records", "refusals")):
+            raise ValueError("an answer batch has exactly agency, batch_id, digests, documents, records, refusals, signature and signer")
+        if not all(type(value[name]) is str for name in ("agency", "batch_id", "signature", "signer")):
+            raise ValueError("agency, batch_id, signature and signer are strings")
+        if not all(type(item) is str for name in ("digests", "records", "refusals") for item in value[name].values()) or not all(
+                type(document) is dict for document in value["documents"].values()):
+            raise ValueError("digests, records and refusals map query ids to strings, documents to objects")
+        return cls(**{name: value[name] for name in names})
+
+
+def sign_query_batch(key: KeyFile, batch_id: str, requester: str, queries: list[AgencyQuery]) -> QueryBatch:
+    """The requester's signed batch of queries to one agency."""
+    unsigned = QueryBatch(batch_id, requester, tuple(queries), key.public_key, "")
+    return replace(unsigned, signature=key.suite.sign(key.seed, unsigned.get_signed_bytes()).hex())
+
+
+def answer_queries(state: StateReader, source: AgencySource, batch: QueryBatch, *, agency: str, key: KeyFile, now_ms: int) -> AnswerBatch:
+    """Check a batch against the ledger, answer every query within the terms from ``source`` (refuse
+    the others, with their reasons) and sign the answers; a forged batch raises ``QueryRefused``."""
+    state = StateOverlay(state)  # a read cache for the batch: the request and resource are read once, not per query
+    signer = _require_signed_batch(state, batch, key.suite)
+    refusals: dict[str, str] = {}
+    accepted: dict[str, tuple[AgencyQuery, dict[str, Any]]] = {}
+    for query in batch.queries:
+        try:
+            if query.query_id in accepted or query.query_id in refusals:
+                raise QueryRefused("the query id is used twice in the batch")
+            if query.requester != batch.requester:
+                raise QueryRefused("the query names another requester than its batch")
+            accepted[query.query_id] = (query, _require_terms(state, query, agency, now_ms, signer))
+        except QueryRefused as refusal:
+            refusals.setdefault(query.query_id, str(refusal))
+    rows = source.get_rows_many(sorted({person for query, _ in accepted.values() for person in query.persons}))
+    documents = {query_id: _answer_document(query, resource, rows, agency, now_ms) for query_id, (query, resource) in accepted.items()}
+    digests = {query_id: compute_document_digest(key.suite, document) for query_id, document in documents.items()}
+    return AnswerBatch(agency, batch.batch_id, documents, digests, refusals, "", "", {}).sign(key)
+
+
+def answer_query(state: StateReader, source: AgencySource, query: AgencyQuery, *, agency: str, now_ms: int) -> dict[str, Any]:
+    """One query's answer document (unsigned), or ``QueryRefused``: the per-query core of ``answer_queries``."""
+    resource = _require_terms(state, query, agency, now_ms, None)
+    return _answer_document(query, resource, source.get_rows_many(list(query.persons)), agency, now_ms)
+
+
+def is_answer_batch_authentic(batch: AnswerBatch, suite: Suite) -> bool:
+    """True when the signature verifies and every document hashes to its signed digest."""
+    if set(batch.documents) != set(batch.digests) or set(batch.digests) & set(batch.refusals):
+        return False
+    if any(compute_document_digest(suite, document) != batch.digests[query_id] for query_id, document in batch.documents.items()):
+        return False
+    return _is_signed_by(suite, batch.signer, batch.get_signed_bytes(), batch.signature)
+
+
+def compute_document_digest(suite: Suite, document: dict[str, Any]) -> str:
+    """The digest of an answer document: the suite's hash of its sorted-key JSON. Documents hold
+    only strings, integers, booleans, lists and objects by construction (``_answer``), so the
+    full canonical check is not repeated for each of a batch's thousands of documents."""
+    return suite.compute_hash(encode_checked(document)).hex()
+
+
+def _is_signed_by(suite: Suite, signer: str, message: bytes, signature: str) -> bool:
+    try:
+        return suite.is_valid_signature(bytes.fromhex(signer), message, bytes.fromhex(signature))
+    except (ValueError, LedgerInputError):
+        return False
+
+
+def _require_signed_batch(state: StateReader, batch: QueryBatch, suite: Suite) -> dict[str, Any]:
+    valid = _is_signed_by(suite, batch.signer, batch.get_signed_bytes(), batch.signature)
+    member = state.get(get_member_key(batch.signer)) if valid else None
+    if member is None or not is_signer_active(state, member) or member["organisation"] != batch.requester:
+        raise QueryRefused("the batch is not signed by an active key of the requesting organisation")
+    if not {CASEWORKER, APPROVER} & set(member["roles"]):
+        raise QueryRefused("the batch's signer is not a caseworker or approver")
+    return member
+
+
+def _answer_document(query: AgencyQuery, resource: dict[str, Any], rows: dict[str, list[dict[str, Any]]], agency: str, now_ms: int) -> dict[str, Any]:
     definitions = {definition["name"]: definition for definition in resource["fields"]}
-    answers = {}
-    for person in sorted(query.persons):
-        rows = source.get_rows(person)
-        answers[person] = {question.field: _answer(question, definitions[question.field], rows) for question in query.questions}
-    document = {
-        "agency": agency, "answered_ms": now_ms, "answers": answers, "case_id": query.case_id, "query_id": query.query_id,
-        "request_id": query.request_id, "resource": resource["id"], "resource_version": resource["version"],
-    }
-    encoded = encode_canonical(document)
-    return SignedAnswer(document, key.public_key, key.suite.sign(key.seed, encoded).hex(), key.suite.compute_hash(encoded).hex())
+    answers = {person: {question.field: _answer(question, definitions[question.field], rows.get(person, [])) for question in query.questions}
+               for person in sorted(query.persons)}
+    return {"agency": agency, "answered_ms": now_ms, "answers": answers, "case_id": query.case_id, "query_id": query.query_id,
+            "request_id": query.request_id, "resource": resource["id"], "resource_version": resource["version"]}
 
 
-def is_answer_authentic(answer: SignedAnswer, suite: Any) -> bool:
-    """True when the answer's signature verifies and its digest matches its document."""
-    encoded = encode_canonical(answer.document)
-    return suite.compute_hash(encoded).hex() == answer.digest and suite.is_valid_signature(
-        bytes.fromhex(answer.signer), encoded, bytes.fromhex(answer.signature))
-
-
-def _require_terms(state: StateReader, query: AgencyQuery, agency: str, now_ms: int) -> dict[str, Any]:
+def _require_terms(state: StateReader, query: AgencyQuery, agency: str, now_ms: int, signer: dict[str, Any] | None) -> dict[str, Any]:
     request = state.get(get_request_key(query.request_id))
     resource = state.get(get_resource_key(request["resource"])) if request else None
     if resource is None or resource["owner"] != agency:
@@ -103,6 +260,8 @@ def _require_terms(state: StateReader, query: AgencyQuery, agency: str, now_ms: 
     case = state.get(get_case_key(query.case_id))
     if case is None or case["authorisation_commitment"] is None:
         raise QueryRefused("the case records no authorisation for the means test")
+    if signer is not None and not is_within(case["region"], signer["region"]):
+        raise QueryRefused("the case lies outside the region of the batch's signer")
     household = state.get(get_household_key(case["household"]))
     if not query.persons or not set(query.persons) <= set(household["members"]):
         raise QueryRefused("a person asked about is not a member of the case's household")

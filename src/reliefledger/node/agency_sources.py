@@ -21,6 +21,8 @@ from reliefledger.ledger.suites import Suite
 
 IDENTIFIER_COLUMN = "id_number"
 """The column every source keys its rows by."""
+FETCH_CHUNK = 500
+"""ID numbers per database query (SQLite allows 32,766 parameters; smaller keeps statements cheap)."""
 
 
 class SourceError(LedgerInputError):
@@ -36,19 +38,33 @@ class AgencySource(Protocol):
         """Every row about the person with this pseudonym (empty when the agency has none)."""
         ...
 
+    def get_rows_many(self, persons: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """The rows of many persons at once (one round trip for a database): a batch's answers."""
+        ...
 
-class MemorySource:
-    """Rows given in memory, keyed by ID number: the twin of the real adapters."""
 
-    def __init__(self, rows: list[dict[str, Any]], *, suite: Suite, network_key: bytes) -> None:
-        self._rows = index_rows(rows, suite=suite, network_key=network_key)
+class IndexedSource:
+    """Rows held in memory, indexed by pseudonym when the source opens."""
+
+    _rows: dict[str, list[dict[str, Any]]]
 
     def get_rows(self, person: str) -> list[dict[str, Any]]:
         """The person's rows."""
         return list(self._rows.get(person, ()))
 
+    def get_rows_many(self, persons: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """The rows of each person who has any."""
+        return {person: list(self._rows[person]) for person in persons if person in self._rows}
 
-class CsvSource:
+
+class MemorySource(IndexedSource):
+    """Rows given in memory, keyed by ID number: the twin of the real adapters."""
+
+    def __init__(self, rows: list[dict[str, Any]], *, suite: Suite, network_key: bytes) -> None:
+        self._rows = index_rows(rows, suite=suite, network_key=network_key)
+
+
+class CsvSource(IndexedSource):
     """An agency's export file (UTF-8 CSV with a header and an ``id_number`` column)."""
 
     def __init__(self, path: Path, *, suite: Suite, network_key: bytes, integer_columns: tuple[str, ...] = ()) -> None:
@@ -62,10 +78,6 @@ class CsvSource:
             raise SourceError(f"{path} cannot be read: {error}") from None
         self._rows = index_rows(rows, suite=suite, network_key=network_key)
 
-    def get_rows(self, person: str) -> list[dict[str, Any]]:
-        """The person's rows."""
-        return list(self._rows.get(person, ()))
-
 
 class DatabaseSource:
     """A table queried by ID number on demand; subclasses say how to fetch one person's rows."""
@@ -76,9 +88,20 @@ class DatabaseSource:
     def get_rows(self, person: str) -> list[dict[str, Any]]:
         """The person's rows, read now (the table may change between queries)."""
         identifier = self._identifiers.get(person)
-        return [] if identifier is None else self._fetch(identifier)
+        return [] if identifier is None else self._fetch([identifier])
 
-    def _fetch(self, identifier: str) -> list[dict[str, Any]]:
+    def get_rows_many(self, persons: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """The rows of each person who has any, fetched in a few queries (``FETCH_CHUNK`` ID numbers each)."""
+        persons_by_identifier = {self._identifiers[person]: person for person in persons if person in self._identifiers}
+        identifiers = sorted(persons_by_identifier)
+        found: dict[str, list[dict[str, Any]]] = {}
+        for start in range(0, len(identifiers), FETCH_CHUNK):
+            for row in self._fetch(identifiers[start:start + FETCH_CHUNK]):
+                found.setdefault(persons_by_identifier[row[IDENTIFIER_COLUMN]], []).append(row)
+        return found
+
+    def _fetch(self, identifiers: list[str]) -> list[dict[str, Any]]:
+        """Every row whose ID number is one of ``identifiers``."""
         raise NotImplementedError
 
 
@@ -97,10 +120,10 @@ class SqliteSource(DatabaseSource):
         self._table = table
         self._identifiers = index_identifiers(identifiers, suite=suite, network_key=network_key)
 
-    def _fetch(self, identifier: str) -> list[dict[str, Any]]:
+    def _fetch(self, identifiers: list[str]) -> list[dict[str, Any]]:
         try:
-            query = f"SELECT * FROM {self._table} WHERE {IDENTIFIER_COLUMN} = ?"
-            return [dict(row) for row in self._connection.execute(query, (identifier,))]
+            query = f"SELECT * FROM {self._table} WHERE {IDENTIFIER_COLUMN} IN ({', '.join('?' * len(identifiers))})"
+            return [dict(row) for row in self._connection.execute(query, identifiers)]
         except sqlite3.Error as error:
             raise SourceError(f"the {self._table} table cannot be read: {error}") from None
 
@@ -117,7 +140,7 @@ class PostgresSource(DatabaseSource):
         from psycopg import sql
         from psycopg.rows import dict_row
 
-        self._query = sql.SQL("SELECT * FROM {} WHERE {} = %s").format(sql.Identifier(table), sql.Identifier(IDENTIFIER_COLUMN))
+        self._query = sql.SQL("SELECT * FROM {} WHERE {} = ANY(%s)").format(sql.Identifier(table), sql.Identifier(IDENTIFIER_COLUMN))
         try:
             self._connection = psycopg.connect(conninfo, row_factory=dict_row, autocommit=True)
             listing = sql.SQL("SELECT DISTINCT {} FROM {}").format(sql.Identifier(IDENTIFIER_COLUMN), sql.Identifier(table))
@@ -128,9 +151,9 @@ class PostgresSource(DatabaseSource):
         self._table = table
         self._identifiers = index_identifiers(identifiers, suite=suite, network_key=network_key)
 
-    def _fetch(self, identifier: str) -> list[dict[str, Any]]:
+    def _fetch(self, identifiers: list[str]) -> list[dict[str, Any]]:
         try:
-            return [dict(row) for row in self._connection.execute(self._query, (identifier,))]
+            return [dict(row) for row in self._connection.execute(self._query, (identifiers,))]
         except self._error as error:
             raise SourceError(f"the {self._table} table cannot be read: {error}") from None
 

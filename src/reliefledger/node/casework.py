@@ -7,11 +7,13 @@ own key, previews it (so a refused step is answered at once with its reason), su
 waits for its final status. Every read of personal data is logged on the ledger with a purpose.
 """
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from reliefledger.ledger.contracts.assistance import get_case_key, get_overdue_steps
+from reliefledger.ledger.contracts.catalog import list_answers
 from reliefledger.ledger.contracts.membership import get_member_key
 from reliefledger.ledger.contracts.policy_packs import CURRENT_KEY, get_pack_key
 from reliefledger.ledger.contracts.registry import get_household_key, get_person_key
@@ -21,7 +23,7 @@ from reliefledger.ledger.policy import PolicyPack, compute_facts_digest, evaluat
 from reliefledger.ledger.pseudonyms import compute_household_pseudonym, compute_person_pseudonym, is_valid_resident_id
 from reliefledger.ledger.regions import get_ancestors, get_parent, is_within
 from reliefledger.ledger.results import ResultCode
-from reliefledger.ledger.transactions import TransactionBody, sign_transaction
+from reliefledger.ledger.transactions import Envelope, TransactionBody, sign_transaction
 from reliefledger.node.peer import Node
 from reliefledger.node.staff import StaffMember
 from reliefledger.store.vault import Vault
@@ -141,26 +143,63 @@ class Casework:
         return await self._step(actor, "record_visit", case_id, visit_commitment=commitment, staff=staff, by_county=by_county)
 
     async def record_means_test(self, actor: StaffMember, case_id: str, facts: dict[str, Any], *, source: str = "caseworker",
-                                answer_digests: list[str] | None = None) -> dict[str, Any]:
+                                answers: list[dict[str, str]] | None = None) -> dict[str, Any]:
         """Evaluate the household's facts with the current pack; the facts go to the vault, the outcome on the ledger.
 
         ``source`` is ``caseworker`` for facts entered at the desk, ``data_sharing`` for facts the
-        agencies answered (whose answer digests are then recorded with the outcome).
+        agencies answered (``answers`` then names each answer used, ``{record_id, query_id, digest}``, and
+        the ledger checks every one against the agency's record).
         """
         case = self.get_case(case_id)
+        household_facts, result, args = self._assess(case, self.get_current_pack(), facts, source, answers or [])
+        self._store(case["household"], "household_facts", household_facts.to_json())
+        await self._step(actor, "record_means_test", case_id, **args)
+        return {"case": self.get_case(case_id), "result": result.to_json()}
+
+    async def record_means_tests(self, actor: StaffMember, items: list[tuple[str, dict[str, Any], list[dict[str, str]]]]) -> list[dict[str, Any] | CaseworkError]:
+        """``record_means_test`` from data sharing for many cases at once: ``items`` are (case id,
+        facts, answers). The facts go to the vault in one transaction and the steps are ordered
+        together, so a review cycle of thousands of households costs a few blocks, not thousands
+        of round trips. Answers, in order, the case and result or the ``CaseworkError`` of each."""
         pack = self.get_current_pack()
+        outcomes: list[dict[str, Any] | CaseworkError] = []
+        prepared = []
+        for case_id, facts, answers in items:
+            try:
+                case = self.get_case(case_id)
+                household_facts, result, args = self._assess(case, pack, facts, "data_sharing", answers)
+                prepared.append((len(outcomes), case, household_facts, result, {"case_id": case_id, **args}))
+                outcomes.append(CaseworkError("not ordered", code="timeout", status=503))
+            except CaseworkError as error:
+                outcomes.append(error)
+        self.vault.put_many([{"kind": "household_facts", "owner": self.organisation, "record": facts.to_json(), "subject": case["household"]}
+                             for _, case, facts, _, _ in prepared])
+        envelopes = [self._sign(actor, "assistance", "record_means_test", args) for *_, args in prepared]
+        submissions = await self.node.submit_envelopes(envelopes)
+        waits = [self._wait_final(envelope) if not isinstance(submission, LedgerInputError) else None for envelope, submission in zip(envelopes, submissions)]
+        finals = await asyncio.gather(*(wait for wait in waits if wait is not None), return_exceptions=True)
+        final_iterator = iter(finals)
+        for (position, case, _, result, _), submission, wait in zip(prepared, submissions, waits):
+            final = next(final_iterator) if wait is not None else submission
+            if isinstance(final, LedgerInputError):
+                outcomes[position] = final if isinstance(final, CaseworkError) else CaseworkError(str(final), code=final.code)
+            else:
+                outcomes[position] = {"case": self.get_case(case["id"]), "result": result.to_json(), "transaction": final["id"]}
+        return outcomes
+
+    def _assess(self, case: dict[str, Any], pack: PolicyPack, facts: dict[str, Any], source: str, answers: list[dict[str, str]]) -> tuple[Any, Any, dict[str, Any]]:
+        """Evaluate facts for a case: the parsed facts, the result and the step's arguments."""
         try:
             household_facts = parse_household_facts(facts, pack)
             result = evaluate_eligibility(pack, case["programme"], case["region"], self._now_ms(), household_facts)
         except LedgerInputError as error:
             raise CaseworkError(str(error), code=error.code) from None
-        self._store(case["household"], "household_facts", household_facts.to_json())
-        await self._step(actor, "record_means_test", case_id, pack_version=pack.version,
-                         facts_digest=compute_facts_digest(self.node.suite, household_facts).hex(), eligible=result.eligible,
-                         category=result.category, reasons=list(result.reasons), household_size=result.members,
-                         standard_fen=result.standard_fen, monthly_benefit_fen=result.monthly_benefit_fen, source=source,
-                         income_unstable=household_facts.able_to_work_with_unstable_income, answer_digests=sorted(answer_digests or []))
-        return {"case": self.get_case(case_id), "result": result.to_json()}
+        args = {"pack_version": pack.version, "facts_digest": compute_facts_digest(self.node.suite, household_facts).hex(), "eligible": result.eligible,
+                "category": result.category, "reasons": list(result.reasons), "household_size": result.members, "standard_fen": result.standard_fen,
+                "monthly_benefit_fen": result.monthly_benefit_fen, "source": source, "income_unstable": household_facts.able_to_work_with_unstable_income}
+        if answers:
+            args["answers"] = sorted(answers, key=lambda item: item["query_id"])
+        return household_facts, result, args
 
     async def give_opinion(self, actor: StaffMember, case_id: str, *, recommendation: str, reasons: list[str]) -> dict[str, Any]:
         return await self._step(actor, "give_opinion", case_id, recommendation=recommendation, reasons=reasons)
@@ -290,7 +329,7 @@ class Casework:
         if record is None:
             raise CaseworkError("no such person", code="person_not_found", status=404)
         self.require_region(actor, self.node.store.get(get_household_key(record["household"]))["region"])
-        checks = [answer for _, answer in self.node.store.iterate_state_prefix("catalog/answer/") if person in answer["persons"]]
+        checks = [answer for answer in list_answers(self.node.store.iterate_state_prefix("catalog/answers/")) if person in answer["persons"]]
         return sorted(checks, key=lambda answer: (answer["height"], answer["query_id"]))
 
     def list_agency_answers(self, actor: StaffMember, agency: str) -> list[dict[str, Any]]:
@@ -298,7 +337,7 @@ class Casework:
         member = self.get_member(actor)
         if member["organisation"] != agency and not {"auditor", "admin"} & set(member["roles"]):
             raise CaseworkError("a department's answers are read by that department or an auditor", code="not_authorised", status=403)
-        answers = [answer for _, answer in self.node.store.iterate_state_prefix("catalog/answer/") if answer["agency"] == agency]
+        answers = [answer for answer in list_answers(self.node.store.iterate_state_prefix("catalog/answers/")) if answer["agency"] == agency]
         return [{**answer, "proof": self.node.get_transaction_status(bytes.fromhex(answer["transaction"]))} for answer in sorted(answers, key=lambda item: item["height"])]
 
     def list_accesses(self, actor: StaffMember, subject: str) -> list[dict[str, Any]]:
@@ -353,13 +392,28 @@ class Casework:
 
     async def submit(self, actor: StaffMember, contract: str, action: str, args: dict[str, Any]) -> dict[str, Any]:
         """Sign a step with the actor's key, preview it, order it and wait for its final status."""
-        body = TransactionBody(self.node.genesis.chain_id, contract, action, args, actor.key.public_key,
-                               secrets.token_hex(8), self._now_ms() + VALIDITY_MS)
-        envelope = sign_transaction(actor.key.suite, actor.key.seed, body)
-        code, reason = self.node.preview(envelope)
+        envelope = await self.order(actor, contract, action, args)
+        return await self._wait_final(envelope)
+
+    async def order(self, actor: StaffMember, contract: str, action: str, args: dict[str, Any], *, preview: bool = True) -> Envelope:
+        """Sign a step, preview it (refused at once, with the reason, when it would fail) and hand it
+        to the orderer without waiting: what comes after it in this process is ordered after it.
+        ``preview=False`` saves executing a bulk step twice where its final status is checked later."""
+        envelope = self._sign(actor, contract, action, args)
+        code, reason = self.node.preview(envelope) if preview else (ResultCode.OK, "")
         if code is not ResultCode.OK:
             raise CaseworkError(reason, code=code.label, status=STATUS_BY_RESULT.get(code, 409))
-        await self.node.submit(envelope.encoded)
+        (accepted,) = await self.node.submit_envelopes([envelope])  # signed here: no need to parse it back
+        if isinstance(accepted, LedgerInputError):
+            raise CaseworkError(str(accepted), code=accepted.code, status=503 if accepted.code in ("node_busy", "node_halted") else 400)
+        return envelope
+
+    def _sign(self, actor: StaffMember, contract: str, action: str, args: dict[str, Any]) -> Envelope:
+        body = TransactionBody(self.node.genesis.chain_id, contract, action, args, actor.key.public_key,
+                               secrets.token_hex(8), self._now_ms() + VALIDITY_MS)
+        return sign_transaction(actor.key.suite, actor.key.seed, body)
+
+    async def _wait_final(self, envelope: Envelope) -> dict[str, Any]:
         status = await self.node.wait_for_final_status(envelope.id, FINAL_WAIT_S, with_proofs=False)
         if status is None or status["status"] == "pending":
             raise CaseworkError("the step was not committed in time; ask for its status later", code="timeout", status=503)

@@ -1,24 +1,32 @@
 """The cross-agency means test (核对): ask every agency at once, combine what they answer.
 
-For a case with a recorded authorisation, the requesting desk sends each data-owning agency a
-query within that agency's approved sharing terms. Each agency (``AgencyService``) answers from
-its own source, signs the answer and records its digest on the ledger (or records that it
-refused, and why); the answer itself comes back off the ledger. The desk checks every signature,
-adds the figures up per the plan (which field feeds which income category or asset), and, only
-when every agency answered, records the means test on the case with the digests of the answers
-it used. An agency that is down, slow or refuses does not stall the others: the run reports it
-as missing with its deadline, and a partial run is never recorded as a means test.
+For cases with a recorded authorisation, the requesting desk sends each data-owning agency one
+signed batch of queries (one query per case) within that agency's approved sharing terms. Each
+agency answers from its own source, signs the batch of answers and records every answer's digest
+(or its refusal, and why) on the ledger in one transaction; the answers themselves come back off
+the ledger. The desk checks the agency's signature and every document's digest, adds the figures
+up per the plan (which field feeds which income category or asset), and records the means test
+of each case whose every agency answered, naming the answers it used; the ledger refuses a means
+test that names an answer its agency did not record. An agency that is down, slow or refuses
+does not stall the others: the run reports it per agency with its deadline, and a partial run is
+never recorded as a means test.
+
+One run may hold one case (a desk checking one applicant) or thousands (a review cycle): the
+cost per agency is one signature, one verification and one ledger transaction per batch.
 """
 
 import asyncio
+import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from reliefledger.ledger.contracts.catalog import get_answer_key
+from reliefledger.ledger.contracts.catalog import ANSWERS_PER_TRANSACTION_MAX, get_request_key, get_resource_key
 from reliefledger.ledger.contracts.membership import get_member_key, is_signer_active
 from reliefledger.ledger.contracts.registry import get_household_key
-from reliefledger.ledger.results import ResultCode
-from reliefledger.node.agency_answers import AgencyQuery, Question, QueryRefused, SignedAnswer, answer_query, is_answer_authentic
+from reliefledger.ledger.encoding import encode_checked
+from reliefledger.ledger.limits import TRANSACTION_BYTES_MAX
+from reliefledger.node.agency_answers import (AgencyQuery, AnswerBatch, QueryBatch, QueryRefused, Question, answer_queries, is_answer_batch_authentic,
+                                              sign_query_batch)
 from reliefledger.node.agency_sources import AgencySource
 from reliefledger.node.casework import Casework, CaseworkError
 from reliefledger.node.keys import KeyFile
@@ -27,6 +35,8 @@ from reliefledger.node.staff import StaffMember
 FEED_KINDS = ("income", "deposits", "vehicles", "properties_beyond_residence", "business_registrations")
 """What an answered figure counts towards in the household's facts."""
 ANSWER_TIMEOUT_S_DEFAULT = 5.0
+RECORD_BYTES_MAX = TRANSACTION_BYTES_MAX // 2
+"""Answer records per ``record_answers`` transaction are cut well below the transaction size limit."""
 
 
 @dataclass(frozen=True)
@@ -46,9 +56,17 @@ class AgencyPlan:
     feeds: dict[str, Feed]
 
 
+class AgencyClient(Protocol):
+    """How the desk reaches one agency: in this process (``AgencyService``) or over HTTP."""
+
+    async def ask(self, batch: QueryBatch) -> AnswerBatch:
+        """Send a signed batch of queries; answer the agency's signed answers."""
+        ...
+
+
 @dataclass
 class AgencyService:
-    """An agency's side, embedded in this process: answers from its source, records digests on the ledger."""
+    """An agency's side: answers from its source and records the answers' digests on the ledger."""
 
     agency: str
     key: KeyFile
@@ -56,62 +74,128 @@ class AgencyService:
     casework: Casework
     delay_s: float = 0.0
     """Simulated slowness (tests and the demo use it to show a late agency)."""
-    _answers: dict[str, SignedAnswer] = field(default_factory=dict)
+    _answered: dict[str, tuple[dict[str, Any], str, str]] = field(default_factory=dict)
+    """Answers given (document, digest, record id) by query id: a retry with the same query id gets the same answer."""
 
-    async def answer(self, query: AgencyQuery) -> SignedAnswer:
-        """Answer a query (the same query id always gets the same answer: retries are idempotent)."""
+    async def ask(self, batch: QueryBatch) -> AnswerBatch:
+        """Answer a batch; every answer and refusal is on its way to the ledger before this returns."""
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
-        if query.query_id in self._answers:
-            return self._answers[query.query_id]
         node = self.casework.node
-        fields = sorted(question.field for question in query.questions)
-        record = {"case_id": query.case_id, "fields": fields, "persons": list(query.persons), "query_id": query.query_id, "request_id": query.request_id}
-        try:
-            answer = answer_query(node.store, self.source, query, agency=self.agency, key=self.key, now_ms=max(node.clock_ms(), node.tip.time_ms))
-        except QueryRefused as refusal:
-            try:
-                await self._record({**record, "outcome": "refused", "reason": str(refusal)[:400]})
-            except CaseworkError:
-                pass  # nothing on the ledger names the request it relied on: the refusal stands, unlogged
-            raise
-        await self._record({**record, "digest": answer.digest, "outcome": "answered"})
-        self._answers[query.query_id] = answer
-        return answer
+        fresh = answer_queries(node.store, self.source, batch, agency=self.agency, key=self.key, now_ms=max(node.clock_ms(), node.tip.time_ms))
+        answers = AnswerBatch(self.agency, batch.batch_id, {}, {}, {}, "", "", {})
+        to_record = []
+        for query in batch.queries:
+            query_id = query.query_id
+            if query_id in self._answered:  # a retry: the answer already given and recorded
+                answers.documents[query_id], answers.digests[query_id], answers.records[query_id] = self._answered[query_id]
+            elif query_id in fresh.documents:
+                answers.documents[query_id], answers.digests[query_id] = fresh.documents[query_id], fresh.digests[query_id]
+                to_record.append((query, {"outcome": "answered", "digest": fresh.digests[query_id]}))
+            else:
+                answers.refusals[query_id] = fresh.refusals[query_id]
+                to_record.append((query, {"outcome": "refused", "reason": fresh.refusals[query_id][:400]}))
+        answers.records.update(await self._record(batch.batch_id, to_record))
+        self._answered.update((query_id, (answers.documents[query_id], answers.digests[query_id], answers.records[query_id]))
+                              for query_id in answers.documents if query_id in answers.records)
+        return answers.sign(self.key)
 
-    async def _record(self, args: dict[str, Any]) -> None:
-        try:
-            await self.casework.submit(StaffMember(self.agency, self.key), "catalog", "record_answer", args)
-        except CaseworkError as error:
-            if error.code != ResultCode.ANSWER_EXISTS.label:
-                raise
+    async def _record(self, batch_id: str, outcomes: list[tuple[AgencyQuery, dict[str, Any]]]) -> dict[str, str]:
+        """Order the outcomes in as few ``record_answers`` transactions as the size limits allow, one
+        request each; answer the record id of each recorded query. Outcomes of queries that rely on
+        no request of this agency cannot be recorded by it: they stay in the answer to the requester.
+        Not previewed: a record that fails leaves its answers unusable, because the ledger refuses a
+        means test naming an answer that is not recorded."""
+        by_request: dict[tuple[str, tuple[str, ...]], list[tuple[AgencyQuery, dict[str, Any]]]] = {}
+        for query, outcome in outcomes:
+            if self._is_own_request(query.request_id):
+                by_request.setdefault((query.request_id, tuple(sorted(question.field for question in query.questions))), []).append((query, outcome))
+        records: dict[str, str] = {}
+        for (request_id, fields), items in by_request.items():
+            chunk: dict[str, Any] = {}
+            size = 0
+            for query, outcome in items:
+                entry = {"case_id": query.case_id, "persons": sorted(query.persons), **outcome}
+                entry_size = len(encode_checked(entry)) + len(query.query_id) + 4
+                if chunk and (len(chunk) == ANSWERS_PER_TRANSACTION_MAX or size + entry_size > RECORD_BYTES_MAX):
+                    await self._order(f"{batch_id}.{len(records)}", request_id, fields, chunk, records)
+                    chunk, size = {}, 0
+                chunk[query.query_id] = entry
+                size += entry_size
+            if chunk:
+                await self._order(f"{batch_id}.{len(records)}", request_id, fields, chunk, records)
+        return records
+
+    async def _order(self, record_id: str, request_id: str, fields: tuple[str, ...], chunk: dict[str, Any], records: dict[str, str]) -> None:
+        args = {"answers": chunk, "fields": list(fields), "record_id": record_id, "request_id": request_id}
+        await self.casework.order(StaffMember(self.agency, self.key), "catalog", "record_answers", args, preview=False)
+        records.update(dict.fromkeys(chunk, record_id))
+
+    def _is_own_request(self, request_id: str) -> bool:
+        request = self.casework.node.store.get(get_request_key(request_id))
+        resource = self.casework.node.store.get(get_resource_key(request["resource"])) if request else None
+        return resource is not None and resource["owner"] == self.agency
 
 
-async def run_means_test(casework: Casework, actor: StaffMember, case_id: str, plans: list[tuple[AgencyPlan, AgencyService]], *,
+async def run_means_test(casework: Casework, actor: StaffMember, case_id: str, plans: list[tuple[AgencyPlan, AgencyClient]], *,
                          attempt: int = 1, timeout_s: float = ANSWER_TIMEOUT_S_DEFAULT) -> dict[str, Any]:
-    """Ask every agency of ``plans`` about the case's household; record the means test when all answered."""
-    case = casework.require_case_in_region(actor, case_id)
-    if case["authorisation_commitment"] is None:
-        raise CaseworkError("the case records no authorisation for the means test", code="missing_record", status=409)
-    persons = tuple(casework.node.store.get(get_household_key(case["household"]))["members"])
-    started = casework.node.clock_ms()
-    runs = [_ask(plan, service, case_id, persons, casework.organisation, attempt, timeout_s) for plan, service in plans]
-    outcomes = await asyncio.gather(*runs)
-    agencies = {plan.agency: {**outcome, "deadline_ms": started + int(timeout_s * 1000)} for (plan, _), outcome in zip(plans, outcomes)}
-    if any(outcome["status"] != "answered" for outcome in outcomes):
-        return {"complete": False, "agencies": {name: _public(outcome) for name, outcome in agencies.items()}}
-    facts = combine_answers([(plan, outcome["answer"]) for (plan, _), outcome in zip(plans, outcomes)], len(persons))
-    digests = [outcome["answer"].digest for outcome in outcomes]
-    recorded = await casework.record_means_test(actor, case_id, facts, source="data_sharing", answer_digests=digests)
-    return {"complete": True, "agencies": {name: _public(outcome) for name, outcome in agencies.items()}, "facts": facts, **recorded}
+    """Ask every agency of ``plans`` about one case's household; record the means test when all answered."""
+    outcome = (await run_means_tests(casework, actor, [case_id], plans, attempt=attempt, timeout_s=timeout_s))[0]
+    if "error" in outcome:
+        raise CaseworkError(outcome["error"]["message"], code=outcome["error"]["code"], status=outcome["error"]["status"])
+    return outcome
 
 
-def combine_answers(answered: list[tuple[AgencyPlan, SignedAnswer]], members: int) -> dict[str, Any]:
-    """Household facts from the agencies' per-person figures, added up per the plans' feeds."""
+async def run_means_tests(casework: Casework, actor: StaffMember, case_ids: list[str], plans: list[tuple[AgencyPlan, AgencyClient]], *,
+                          attempt: int = 1, timeout_s: float = ANSWER_TIMEOUT_S_DEFAULT) -> list[dict[str, Any]]:
+    """Run the means test of many cases with one batch per agency; an outcome per case, in order.
+
+    A case the actor may not test (another region, no authorisation) gets an ``error`` and is not
+    asked about; a case some agency did not answer is ``complete: false`` with every agency's
+    status; a complete case has its facts and the recorded means test, or the step's ``error``.
+    """
+    outcomes: list[dict[str, Any]] = [{"case_id": case_id} for case_id in case_ids]
+    asked: list[tuple[int, dict[str, Any], tuple[str, ...]]] = []
+    for position, case_id in enumerate(case_ids):
+        try:
+            case = casework.require_case_in_region(actor, case_id)
+            if case["authorisation_commitment"] is None:
+                raise CaseworkError("the case records no authorisation for the means test", code="missing_record", status=409)
+            asked.append((position, case, tuple(casework.node.store.get(get_household_key(case["household"]))["members"])))
+        except CaseworkError as error:
+            outcomes[position]["error"] = {"code": error.code, "message": str(error), "status": error.status}
+    if not asked:
+        return outcomes
+    deadline_ms = casework.node.clock_ms() + int(timeout_s * 1000)
+    run_id = secrets.token_hex(6)
+    replies = await asyncio.gather(*(_ask_agency(casework, actor, plan, client, asked, run_id, attempt, timeout_s) for plan, client in plans))
+    recordable = []
+    for position, case, persons in asked:
+        statuses = {plan.agency: {**_check_document(_get_case_status(reply, f"{case['id']}.{plan.agency}.{attempt}"), plan, case["id"], persons),
+                                  "deadline_ms": deadline_ms}
+                    for (plan, _), reply in zip(plans, replies)}
+        outcomes[position].update(complete=all(status["status"] == "answered" for status in statuses.values()),
+                                  agencies={agency: {name: value for name, value in status.items() if name != "document"} for agency, status in statuses.items()})
+        if outcomes[position]["complete"]:
+            facts = combine_answers([(plan, statuses[plan.agency]["document"]) for plan, _ in plans], len(persons))
+            answers = [{name: statuses[plan.agency][name] for name in ("digest", "query_id", "record_id")} for plan, _ in plans]
+            outcomes[position]["facts"] = facts
+            recordable.append((position, case["id"], facts, answers))
+    recorded = await casework.record_means_tests(actor, [(case_id, facts, answers) for _, case_id, facts, answers in recordable]) if recordable else []
+    for (position, *_), result in zip(recordable, recorded):
+        if isinstance(result, CaseworkError):
+            outcomes[position]["error"] = {"code": result.code, "message": str(result), "status": result.status}
+        else:
+            outcomes[position].update(result)
+    return outcomes
+
+
+def combine_answers(answered: list[tuple[AgencyPlan, dict[str, Any]]], members: int) -> dict[str, Any]:
+    """Household facts from the agencies' per-person figures (answer documents), added up per the plans' feeds."""
     facts: dict[str, Any] = {"business_registrations": 0, "deposits_fen": 0, "members": members, "monthly_income_fen": {},
                              "properties_beyond_residence": 0, "vehicles": 0}
-    for plan, answer in answered:
-        for figures in answer.document["answers"].values():
+    for plan, document in answered:
+        for figures in document["answers"].values():
             for field_name, feed in plan.feeds.items():
                 value = figures[field_name]
                 if feed.kind == "income":
@@ -122,30 +206,52 @@ def combine_answers(answered: list[tuple[AgencyPlan, SignedAnswer]], members: in
     return facts
 
 
-async def _ask(plan: AgencyPlan, service: AgencyService, case_id: str, persons: tuple[str, ...], requester: str, attempt: int, timeout_s: float) -> dict[str, Any]:
-    query = AgencyQuery(f"{case_id}.{plan.agency}.{attempt}", plan.request_id, case_id, requester, persons,
-                        tuple(Question(field_name) for field_name in sorted(plan.feeds)))
+async def _ask_agency(casework: Casework, actor: StaffMember, plan: AgencyPlan, client: AgencyClient, asked: list[tuple[int, dict[str, Any], tuple[str, ...]]],
+                      run_id: str, attempt: int, timeout_s: float) -> dict[str, Any]:
+    """One agency's reply to the batch: its verified answers, or why there are none."""
+    questions = tuple(Question(field_name) for field_name in sorted(plan.feeds))
+    queries = [AgencyQuery(f"{case['id']}.{plan.agency}.{attempt}", plan.request_id, case["id"], casework.organisation, persons, questions)
+               for _, case, persons in asked]
+    batch = sign_query_batch(actor.key, f"{run_id}.{plan.agency}.{attempt}", casework.organisation, queries)
     try:
-        answer = await asyncio.wait_for(service.answer(query), timeout_s)
+        answers = await asyncio.wait_for(client.ask(batch), timeout_s)
     except asyncio.TimeoutError:
-        return {"status": "late", "query_id": query.query_id}
+        return {"status": "late", "reason": f"no answer within {timeout_s:g} s"}
     except QueryRefused as refusal:
-        return {"status": "refused", "query_id": query.query_id, "reason": str(refusal)}
+        return {"status": "refused", "reason": str(refusal)}
     except Exception as error:  # an agency that fails does not stall the others; its failure is reported
-        return {"status": "failed", "query_id": query.query_id, "reason": f"{type(error).__name__}: {error}"}
-    node = service.casework.node
-    member = node.store.get(get_member_key(answer.signer))
-    if not is_answer_authentic(answer, node.suite) or member is None or member["organisation"] != plan.agency or not is_signer_active(node.store, member):
-        return {"status": "forged", "query_id": query.query_id, "reason": "the answer is not signed by an active key of the agency"}
-    recorded = node.store.get(get_answer_key(query.query_id))
-    if recorded is None or recorded["digest"] != answer.digest:
-        return {"status": "unrecorded", "query_id": query.query_id, "reason": "the answer's digest is not on the ledger"}
-    return {"status": "answered", "query_id": query.query_id, "answer": answer}
+        return {"status": "failed", "reason": f"{type(error).__name__}: {error}"}
+    node = casework.node
+    member = node.store.get(get_member_key(answers.signer))
+    if answers.batch_id != batch.batch_id or not is_answer_batch_authentic(answers, node.suite) or member is None or member["organisation"] != plan.agency \
+            or not is_signer_active(node.store, member):
+        return {"status": "forged", "reason": "the answers are not signed by an active key of the agency"}
+    return {"status": "answered", "answers": answers}
 
 
-def _public(outcome: dict[str, Any]) -> dict[str, Any]:
-    """An outcome without the answer's figures (they are personal data)."""
-    public = {name: value for name, value in outcome.items() if name != "answer"}
-    if "answer" in outcome:
-        public["digest"] = outcome["answer"].digest
-    return public
+def _get_case_status(reply: dict[str, Any], query_id: str) -> dict[str, Any]:
+    """One case's status at one agency, from that agency's reply to the whole batch."""
+    if reply["status"] != "answered":
+        return {"query_id": query_id, "reason": reply["reason"], "status": reply["status"]}
+    answers: AnswerBatch = reply["answers"]
+    if query_id in answers.documents and query_id in answers.records:
+        return {"digest": answers.digests[query_id], "document": answers.documents[query_id], "query_id": query_id, "record_id": answers.records[query_id],
+                "status": "answered"}
+    if query_id in answers.documents:
+        return {"query_id": query_id, "reason": "the agency names no ledger record of its answer", "status": "unrecorded"}
+    if query_id in answers.refusals:
+        return {"query_id": query_id, "reason": answers.refusals[query_id], "record_id": answers.records.get(query_id), "status": "refused"}
+    return {"query_id": query_id, "reason": "the agency's answers leave this query out", "status": "missing"}
+
+
+def _check_document(status: dict[str, Any], plan: AgencyPlan, case_id: str, persons: tuple[str, ...]) -> dict[str, Any]:
+    """An answered status whose document does not answer the plan's fields with an integer for every
+    person of this case becomes ``malformed``: a bad answer is reported, never added up."""
+    if status["status"] != "answered":
+        return status
+    document = status["document"]
+    figures = document.get("answers") if document.get("case_id") == case_id and document.get("query_id") == status["query_id"] else None
+    if type(figures) is not dict or set(figures) != set(persons) or any(
+            type(figures[person]) is not dict or any(type(figures[person].get(field_name)) is not int for field_name in plan.feeds) for person in persons):
+        return {"query_id": status["query_id"], "reason": "the answer does not give an integer for every field and person asked about", "status": "malformed"}
+    return status

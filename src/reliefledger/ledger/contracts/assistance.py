@@ -26,6 +26,7 @@ from typing import Any, Callable
 from reliefledger.ledger import limits
 from reliefledger.ledger.contracts.arguments import require_choice, require_fields, require_integer, require_string
 from reliefledger.ledger.contracts.authorisation import ADMIN, APPROVER, CASEWORKER, require_role_in_region
+from reliefledger.ledger.contracts.catalog import get_answer_fault
 from reliefledger.ledger.contracts.context import TransactionContext
 from reliefledger.ledger.contracts.membership import get_member_key, is_signer_active
 from reliefledger.ledger.contracts.policy_packs import get_current_pack, get_pack
@@ -48,6 +49,8 @@ OPEN_STATES = ("applied", "investigating", "assessed", "opinion_given", "in_noti
 CLOSED_STATES = ("refused", "stopped", "exited", "completed")
 """States after which a household may apply again for the programme."""
 DAY_MS = 86_400_000
+ANSWERS_PER_MEANS_TEST_MAX = 64
+"""Agency answers one means test may name (one per agency and resource asked)."""
 
 
 def get_case_key(case_id: str) -> str:
@@ -128,7 +131,7 @@ def process_record_means_test(context: TransactionContext, args: dict[str, Any])
     the rest with ``evaluate_eligibility``. On an enrolled case it is a periodic review.
     """
     require_fields(args, {"case_id", "pack_version", "facts_digest", "eligible", "category", "reasons", "household_size", "standard_fen", "monthly_benefit_fen", "source"},
-                   {"income_unstable", "answer_digests"})
+                   {"income_unstable", "answers"})
     case = _require_case(context, args, (CASEWORKER, APPROVER), ("investigating", "assessed", "paid_first", "enrolled"))
     if case["authorisation_commitment"] is None:
         raise Rejection(ResultCode.MISSING_RECORD, "no authorisation for the means test is recorded")
@@ -411,16 +414,14 @@ def _require_assessment(context: TransactionContext, pack: PolicyPack, programme
     if not consistent:
         raise Rejection(ResultCode.AMOUNT_MISMATCH, f"{amount} fen does not follow the {method} method for {size} members at {standard} fen")
     source = require_choice(args, "source", ("caseworker", "data_sharing"))
-    digests = args.get("answer_digests", [])
-    if type(digests) is not list or len(digests) > 64 or any(type(item) is not str or not DIGEST_PATTERN.match(item) for item in digests):
-        raise Rejection(ResultCode.INVALID_ARGUMENTS, "answer_digests lists the digests of the agency answers used")
-    if source == "data_sharing" and not digests:
+    answers = _require_answers(context, case, args.get("answers", []))
+    if source == "data_sharing" and not answers:
         raise Rejection(ResultCode.MISSING_RECORD, "a means test from data sharing names the agency answers it used")
     income_unstable = args.get("income_unstable", False)
     if type(income_unstable) is not bool:
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "income_unstable must be true or false")
     return {
-        "answer_digests": sorted(digests),
+        "answers": answers,
         "income_unstable": income_unstable,
         "category": require_string(args, "category", REASON_PATTERN),
         "eligible": eligible,
@@ -433,6 +434,22 @@ def _require_assessment(context: TransactionContext, pack: PolicyPack, programme
         "standard_fen": standard,
         "time_ms": context.environment.time_ms,
     }
+
+
+def _require_answers(context: TransactionContext, case: dict[str, Any], value: Any) -> list[dict[str, str]]:
+    """The agency answers a means test used, each checked against its record on the ledger."""
+    if type(value) is not list or len(value) > ANSWERS_PER_MEANS_TEST_MAX or any(
+            type(item) is not dict or set(item) != {"record_id", "query_id", "digest"} for item in value):
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, f"answers lists up to {ANSWERS_PER_MEANS_TEST_MAX} {{record_id, query_id, digest}} objects")
+    answers = sorted(({"digest": require_string(item, "digest", DIGEST_PATTERN), "query_id": require_string(item, "query_id", IDENTIFIER_PATTERN),
+                       "record_id": require_string(item, "record_id", IDENTIFIER_PATTERN)} for item in value), key=lambda item: item["query_id"])
+    if len({item["query_id"] for item in answers}) != len(answers):
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, "an answer is named twice")
+    for item in answers:
+        fault = get_answer_fault(context.state, item["record_id"], item["query_id"], item["digest"], case["id"], context.signer["organisation"])
+        if fault is not None:
+            raise Rejection(ResultCode.ANSWER_NOT_RECORDED, fault)
+    return answers
 
 
 def _require_visit_and_authorisation(case: dict[str, Any]) -> None:

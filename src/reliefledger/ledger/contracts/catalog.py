@@ -11,7 +11,7 @@ State keys::
 
     catalog/resource/<resource id>   {id, owner, name, fields, legal_basis, ..., version, status}
     catalog/request/<request id>     {id, resource, requester, purpose, fields, status, ...}
-    catalog/answer/<query id>        {query_id, request_id, case_id, agency, persons, fields, digest, ...}
+    catalog/answers/<record id>      {record_id, request_id, agency, requester, fields, answers: {query id: {case_id, persons, outcome, digest|reason}}, ...}
 """
 
 import re
@@ -34,6 +34,8 @@ FIELD_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 TEXT_CHARACTERS_MAX = 400
 FIELDS_MAX = 64
 CONDITIONS_MAX = 16
+ANSWERS_PER_TRANSACTION_MAX = 1024
+"""Answers in one ``record_answers`` transaction (the transaction size limit also applies)."""
 CURATORS = (DATA_OFFICER, ADMIN)
 """Who keeps a department's catalogue and answers its sharing requests."""
 REQUESTERS = (DATA_OFFICER, ADMIN, CASEWORKER, APPROVER)
@@ -173,35 +175,77 @@ def process_revoke_request(context: TransactionContext, args: dict[str, Any]) ->
     context.state.put(get_request_key(request["id"]), {**request, "reason": _require_text(args, "reason"), "revoked_height": context.environment.height, "status": "revoked"})
 
 
-def get_answer_key(query_id: str) -> str:
-    """State key of an answered (or refused) query."""
-    return f"catalog/answer/{query_id}"
+def get_answer_record_key(record_id: str) -> str:
+    """State key of one recorded batch of answers (and refusals)."""
+    return f"catalog/answers/{record_id}"
 
 
-def process_record_answer(context: TransactionContext, args: dict[str, Any]) -> None:
-    """The answering agency posts the digest of its signed answer (the answer goes off the ledger),
-    or that it refused the query and why: who was asked what about whom, when, for which case."""
-    require_fields(args, {"query_id", "request_id", "case_id", "persons", "fields", "outcome"}, {"digest", "reason"})
-    query_id = require_string(args, "query_id", IDENTIFIER_PATTERN)
+def process_record_answers(context: TransactionContext, args: dict[str, Any]) -> None:
+    """The answering agency records what it answered or refused in one batch of queries: per query
+    the case, the persons asked about and the digest of the answer (which goes off the ledger), or
+    the reason for refusing — who was asked what about whom, when, for which case. One record and
+    one signature per batch, not per query: a review cycle of thousands of households writes a few
+    records, and every answer is still looked up by ``(record, query id)``."""
+    require_fields(args, {"record_id", "request_id", "fields", "answers"})
+    record_id = require_string(args, "record_id", IDENTIFIER_PATTERN)
     request, resource = _require_request_of_own_resource(context, args)
-    if context.state.get(get_answer_key(query_id)) is not None:
-        raise Rejection(ResultCode.ANSWER_EXISTS)
-    outcome = require_choice(args, "outcome", ("answered", "refused"))
-    persons = args["persons"]
-    if type(persons) is not list or not 1 <= len(persons) <= limits.HOUSEHOLD_MEMBERS_MAX or any(type(item) is not str or not DIGEST_PATTERN.match(item) for item in persons):
-        raise Rejection(ResultCode.INVALID_ARGUMENTS, "persons must list the pseudonyms asked about")
-    context.state.put(get_answer_key(query_id), {
-        "agency": resource["owner"], "case_id": require_string(args, "case_id", IDENTIFIER_PATTERN),
-        "digest": require_string(args, "digest", DIGEST_PATTERN) if outcome == "answered" else None,
-        "fields": _require_field_names(args["fields"], resource), "height": context.environment.height, "outcome": outcome,
-        "persons": sorted(persons), "query_id": query_id, "reason": _require_text(args, "reason") if outcome == "refused" else None,
+    if context.state.get(get_answer_record_key(record_id)) is not None:
+        raise Rejection(ResultCode.ANSWER_EXISTS, f"answer record {record_id} exists")
+    fields = _require_field_names(args["fields"], resource)
+    entries = args["answers"]
+    if type(entries) is not dict or not 1 <= len(entries) <= ANSWERS_PER_TRANSACTION_MAX:
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, f"answers maps 1 to {ANSWERS_PER_TRANSACTION_MAX} query ids to their outcomes")
+    answers = {}
+    for query_id in sorted(entries):
+        if not IDENTIFIER_PATTERN.match(query_id) or type(entries[query_id]) is not dict:
+            raise Rejection(ResultCode.INVALID_ARGUMENTS, "answers maps query ids to {case_id, persons, outcome, digest or reason}")
+        answers[query_id] = _require_answer_entry(entries[query_id])
+    context.state.put(get_answer_record_key(record_id), {
+        "agency": resource["owner"], "answers": answers, "fields": fields, "height": context.environment.height, "record_id": record_id,
         "request_id": request["id"], "requester": request["requester"], "resource": resource["id"], "time_ms": context.environment.time_ms,
         "transaction": context.envelope.id.hex(),
     })
 
 
+def _require_answer_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    require_fields(entry, {"case_id", "persons", "outcome"}, {"digest", "reason"})
+    outcome = require_choice(entry, "outcome", ("answered", "refused"))
+    persons = entry["persons"]
+    if type(persons) is not list or not 1 <= len(persons) <= limits.HOUSEHOLD_MEMBERS_MAX or any(type(item) is not str or not DIGEST_PATTERN.match(item) for item in persons):
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, "persons must list the pseudonyms asked about")
+    return {"case_id": require_string(entry, "case_id", IDENTIFIER_PATTERN),
+            "digest": require_string(entry, "digest", DIGEST_PATTERN) if outcome == "answered" else None,
+            "outcome": outcome, "persons": sorted(persons), "reason": _require_text(entry, "reason") if outcome == "refused" else None}
+
+
+def get_answer_fault(state: Any, record_id: str, query_id: str, digest: str, case_id: str, requester: str) -> str | None:
+    """Why an answer cannot support a means test (None when it can): it must be on the ledger, as
+    answered, for this case and requester, with this digest. What the assistance contract asks of
+    every answer a means test names, so an answer its agency never committed to is never used."""
+    record = state.get(get_answer_record_key(record_id))
+    entry = record["answers"].get(query_id) if record is not None else None
+    if entry is None:
+        return f"no answer to query {query_id} is recorded in {record_id}"
+    if entry["outcome"] != "answered":
+        return f"query {query_id} was refused"
+    if entry["case_id"] != case_id or record["requester"] != requester:
+        return f"query {query_id} was asked for another case or requester"
+    if entry["digest"] != digest:
+        return f"the answer to query {query_id} has another digest on the ledger"
+    return None
+
+
+def list_answers(records: Any) -> list[dict[str, Any]]:
+    """One flat entry per query from answer records (``(key, record)`` pairs): what transparency shows."""
+    flat = []
+    for _, record in records:
+        shared = {name: record[name] for name in ("agency", "fields", "height", "record_id", "request_id", "requester", "resource", "time_ms", "transaction")}
+        flat.extend({**shared, **entry, "query_id": query_id} for query_id, entry in record["answers"].items())
+    return flat
+
+
 ACTIONS: dict[str, Callable[[TransactionContext, dict[str, Any]], None]] = {
-    "record_answer": process_record_answer,
+    "record_answers": process_record_answers,
     "register_resource": process_register_resource,
     "update_resource": process_update_resource,
     "retire_resource": process_retire_resource,
