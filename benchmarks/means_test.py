@@ -26,7 +26,8 @@ from reliefledger.node.agency_sources import PostgresSource, SqliteSource
 from reliefledger.node.desk import admit_staff, open_desk
 from reliefledger.node.directory import initialise_directory
 from reliefledger.node.household_import import ImportRow, import_households
-from reliefledger.node.means_test import AgencyPlan, AgencyService, Feed, run_means_test, run_means_tests
+from reliefledger.node.agency_service import AgencyService, EmbeddedLedger
+from reliefledger.node.means_test import AgencyPlan, Feed, run_means_test, run_means_tests
 from reliefledger.node.runtime import open_node, read_clock_ms
 from reliefledger.node.settings import NodeSettings
 from reliefledger.node.staff import StaffDirectory, StaffMember
@@ -52,7 +53,7 @@ def make_id(random_source: random.Random) -> str:
     return body + compute_check_character(body)
 
 
-async def run(households: int, source_kind: str, concurrency: int, batch: int, latency_sample: int, seed: int) -> dict:
+async def run(households: int, source_kind: str, concurrency: int, batch: int, in_flight: int, latency_sample: int, seed: int) -> dict:
     random_source = random.Random(seed)
     folder = Path(tempfile.mkdtemp(prefix="reliefledger-means-test-"))
     directory = initialise_directory(folder / "chain", suite_name="ed25519-sha256", organisation_ids=["civil-affairs", *AGENCIES],
@@ -68,12 +69,12 @@ async def run(households: int, source_kind: str, concurrency: int, batch: int, l
                                                              "id_number": id_number, "name": f"居民{number}-{position}", "relation": "户主" if position == 0 else "家人"}))
     sources, cleanup = build_sources(folder, people, random_source, source_kind)
     try:
-        return await measure(directory, people, rows, sources, concurrency, batch, latency_sample, source_kind)
+        return await measure(directory, people, rows, sources, concurrency, batch, in_flight, latency_sample, source_kind)
     finally:
         cleanup()
 
 
-async def measure(directory, people, rows, sources, concurrency: int, batch: int, latency_sample: int, source_kind: str) -> dict:
+async def measure(directory, people, rows, sources, concurrency: int, batch: int, in_flight: int, latency_sample: int, source_kind: str) -> dict:
     async with open_node(directory) as node:
         with open_desk(directory, node, directory.read_settings(), clock_ms=read_clock_ms) as casework:
             staff = StaffDirectory(directory)
@@ -89,7 +90,7 @@ async def measure(directory, people, rows, sources, concurrency: int, batch: int
                                                                                "legal_basis": "社会救助暂行办法", "update_frequency": "daily", "sharing_class": "conditional", "level": "city", "region": "110000"})
                 await casework.submit(staff.get("officer"), "catalog", "request_sharing", {"request_id": f"req.{agency}", "resource_id": f"{agency}.data", "purpose": "低保核对", "fields": [field_name], "legal_basis": "社会救助暂行办法"})
                 await casework.submit(admin, "catalog", "decide_request", {"request_id": f"req.{agency}", "outcome": "approve"})
-                plans.append((AgencyPlan(agency, f"req.{agency}", {field_name: feed}), AgencyService(agency, key, sources[agency](node.suite, casework.network_key), casework)))
+                plans.append((AgencyPlan(agency, f"req.{agency}", {field_name: feed}), AgencyService(agency, key, sources[agency](node.suite, casework.network_key), EmbeddedLedger(node))))
             worker, second = staff.get("cw"), staff.get("cw-2")
             report = await import_households(casework, worker, rows)
             households_by_number = {number: compute_household_pseudonym(node.suite, casework.network_key, number) for number in sorted(people)}
@@ -108,11 +109,17 @@ async def measure(directory, people, rows, sources, concurrency: int, batch: int
             setup_s = time.perf_counter() - setup_started
             # Throughput: a review cycle, the cases in batches (one signed batch per agency each).
             complete = 0
+            runs = asyncio.Semaphore(in_flight)
+
+            async def test_batch(case_ids: list[str]) -> None:
+                nonlocal complete
+                async with runs:
+                    outcomes = await run_means_tests(casework, worker, case_ids, plans, timeout_s=60)
+                    complete += sum(1 for outcome in outcomes if outcome.get("complete") and "error" not in outcome)
+
             started = time.perf_counter()
-            for first in range(0, len(numbers) - latency_sample, batch):
-                case_ids = [f"a{index}.dibao" for index in range(first, min(first + batch, len(numbers) - latency_sample))]
-                outcomes = await run_means_tests(casework, worker, case_ids, plans, timeout_s=60)
-                complete += sum(1 for outcome in outcomes if outcome.get("complete") and "error" not in outcome)
+            batched = len(numbers) - latency_sample
+            await asyncio.gather(*(test_batch([f"a{index}.dibao" for index in range(first, min(first + batch, batched))]) for first in range(0, batched, batch)))
             elapsed = time.perf_counter() - started
             # Latency: one household at a time, as a desk checks one applicant.
             latencies = []
@@ -123,7 +130,7 @@ async def measure(directory, people, rows, sources, concurrency: int, batch: int
                 complete += outcome["complete"]
     latencies.sort()
     batched = len(numbers) - latency_sample
-    return {"households": len(numbers), "agencies": len(AGENCIES), "source": source_kind, "batch": batch,
+    return {"households": len(numbers), "agencies": len(AGENCIES), "source": source_kind, "batch": batch, "in_flight": in_flight,
             "households_per_s": round(batched / elapsed, 1), "batched_households": batched, "test_s": round(elapsed, 2),
             "single_household_runs": len(latencies), "p50_ms": round(statistics.median(latencies), 1),
             "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 1), "max_ms": round(latencies[-1], 1), "complete": complete,
@@ -169,10 +176,11 @@ def main() -> None:
     parser.add_argument("--source", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--concurrency", type=int, default=200, help="cases opened at once while setting up")
     parser.add_argument("--batch", type=int, default=1000, help="cases per means-test run (one query batch per agency)")
+    parser.add_argument("--in-flight", type=int, default=4, help="runs in progress at once (answering overlaps committing)")
     parser.add_argument("--latency-sample", type=int, default=200, help="households then tested one at a time for the latency figures")
     parser.add_argument("--seed", type=int, default=2026)
     arguments = parser.parse_args()
-    print(json.dumps(asyncio.run(run(arguments.households, arguments.source, arguments.concurrency, arguments.batch, min(arguments.latency_sample, arguments.households // 2), arguments.seed))))
+    print(json.dumps(asyncio.run(run(arguments.households, arguments.source, arguments.concurrency, arguments.batch, arguments.in_flight, min(arguments.latency_sample, arguments.households // 2), arguments.seed))))
 
 
 if __name__ == "__main__":

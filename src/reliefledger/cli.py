@@ -383,6 +383,43 @@ def case_notices(region: str = typer.Option(..., help="The village or community'
     _print_desk_answer(node_url, token, "GET", "/v1/notices", params={"region": region})
 
 
+@case_app.command("means-test")
+def case_means_test(
+    case_ids: list[str] = typer.Argument(..., help="One or more case ids; several are tested in one run (one query batch per agency)"),
+    attempt: int = typer.Option(1, help="A new attempt asks the agencies again with new query ids"),
+    timeout: float = typer.Option(5.0, help="Seconds to wait for each agency"),
+    token: str = TOKEN_OPTION,
+    node_url: Optional[str] = NODE_OPTION,
+) -> None:
+    """Run the cross-agency means test: every agency of the node's means-test.toml answers from its own data."""
+    if len(case_ids) == 1:
+        _print_desk_answer(node_url, token, "POST", f"/v1/cases/{case_ids[0]}/means-test/run", body={"attempt": attempt, "timeout_s": timeout})
+    else:
+        _print_desk_answer(node_url, token, "POST", "/v1/means-tests", body={"case_ids": case_ids, "attempt": attempt, "timeout_s": timeout})
+
+
+@app.command()
+def agency(
+    directory: Path = typer.Argument(..., help="Chain folder holding the agencies' keys and agencies.toml"),
+    host: str = typer.Option("127.0.0.1", help="Listen address"),
+    port: int = typer.Option(8100, help="Listen port"),
+    config: Optional[Path] = typer.Option(None, help="The agencies and their sources (default: DIR/agencies.toml)"),
+    node_url: Optional[str] = typer.Option(None, "--node", help="The node the answer records go to (default: from DIR's node.json)"),
+) -> None:
+    """Run agencies' data services: answer means-test queries from their own sources, until Ctrl+C."""
+    from reliefledger.node.runtime import serve_agencies
+
+    chain = ChainDirectory(directory)
+
+    def announce(agencies: list[str]) -> None:
+        console.print(f"agency data services of [bold]{', '.join(agencies)}[/] listening on http://{host}:{port}", highlight=False)
+
+    try:
+        asyncio.run(serve_agencies(chain, host=host, port=port, node_url=node_url, config_path=config, on_ready=announce))
+    except LedgerInputError as error:
+        fail(error.message)
+
+
 @app.command("import-households")
 def import_households_command(
     directory: Path = typer.Argument(..., help="Chain folder (its node must not be running: the import runs it)"),

@@ -273,13 +273,15 @@ def find_free_port() -> int:
 
 
 class NodeProcess:
-    """``reliefledger node DIR --port P`` as a child process; its output goes to a log file."""
+    """``reliefledger node DIR --port P`` (or another serving command) as a child process; its output goes to a log file."""
 
-    def __init__(self, directory: Path, port: int | None, log_path: Path, *, extra: Sequence[str] = ()) -> None:
+    def __init__(self, directory: Path, port: int | None, log_path: Path, *, extra: Sequence[str] = (), command: str = "node",
+                 ready_path: str = "/v1/status") -> None:
         self.directory = Path(directory)
         self.port = port
         self.log_path = log_path
-        arguments = ["node", self.directory]
+        self.ready_path = ready_path
+        arguments = [command, self.directory]
         if port is not None:
             arguments += ["--port", port]
         self.log = open(log_path, "ab")
@@ -298,7 +300,7 @@ class NodeProcess:
             if self.process.poll() is not None:
                 raise AssertionError(f"node exited with {self.process.returncode}:\n{self.read_log()}")
             try:
-                response = httpx.get(f"{self.url}/v1/status", timeout=1)
+                response = httpx.get(f"{self.url}{self.ready_path}", timeout=1)
                 if response.status_code == 200:
                     return response.json()
             except httpx.HTTPError:

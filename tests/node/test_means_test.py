@@ -11,7 +11,8 @@ from reliefledger.node.agency_sources import MemorySource
 from reliefledger.node.desk import admit_staff, open_desk
 from reliefledger.node.directory import initialise_directory
 from reliefledger.node.casework import CaseworkError
-from reliefledger.node.means_test import AgencyPlan, AgencyService, Feed, run_means_test
+from reliefledger.node.agency_service import AgencyService, EmbeddedLedger
+from reliefledger.node.means_test import AgencyPlan, Feed, run_means_test
 from reliefledger.node.runtime import open_node
 from reliefledger.node.settings import NodeSettings
 from reliefledger.node.staff import StaffDirectory, StaffMember
@@ -56,7 +57,7 @@ def run(tmp_path: Path, scenario) -> Any:
                                                                                                  "fields": sorted(feeds), "legal_basis": "办法第十一条"})
                     if agency != "natural-resources" or scenario.__name__ != "unapproved":  # left pending in that scenario
                         await casework.submit(admin, "catalog", "decide_request", {"request_id": f"req.{agency}", "outcome": "approve"})
-                    service = AgencyService(agency, key, MemorySource(rows, suite=node.suite, network_key=casework.network_key), casework)
+                    service = AgencyService(agency, key, MemorySource(rows, suite=node.suite, network_key=casework.network_key), EmbeddedLedger(node))
                     plans.append((AgencyPlan(agency, f"req.{agency}", feeds), service))
                 worker = staff.get("cw")
                 household = (await casework.register_household(worker, household_number="HB-1", region=TOWNSHIP, address="朝阳区某路1号",

@@ -29,6 +29,7 @@ class SourceError(LedgerInputError):
     """A source that cannot be opened or read."""
 
     code = "source_unavailable"
+    status = 503
 
 
 class AgencySource(Protocol):

@@ -405,7 +405,7 @@ class Casework:
             raise CaseworkError(reason, code=code.label, status=STATUS_BY_RESULT.get(code, 409))
         (accepted,) = await self.node.submit_envelopes([envelope])  # signed here: no need to parse it back
         if isinstance(accepted, LedgerInputError):
-            raise CaseworkError(str(accepted), code=accepted.code, status=503 if accepted.code in ("node_busy", "node_halted") else 400)
+            raise CaseworkError(str(accepted), code=accepted.code, status=503 if accepted.code in ("busy", "halted") else 400)
         return envelope
 
     def _sign(self, actor: StaffMember, contract: str, action: str, args: dict[str, Any]) -> Envelope:

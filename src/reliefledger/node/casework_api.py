@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from reliefledger.node.casework import Casework, CaseworkError
+from reliefledger.node.means_test import AgencyClient, AgencyPlan, run_means_test, run_means_tests
 from reliefledger.node.staff import StaffDirectory, StaffMember
 
 PSEUDONYM = r"^[0-9a-f]{64}$"
@@ -124,8 +125,18 @@ class FastPathIn(Strict):
     reasons: list[str] = Field(min_length=1, max_length=16)
 
 
-def create_casework_router(casework: Casework, staff: StaffDirectory) -> APIRouter:
-    """The desk's endpoints over a casework service and its staff directory."""
+class MeansTestRunIn(Strict):
+    attempt: int = Field(1, ge=1, le=1000, description="A new attempt asks the agencies again with new query ids")
+    timeout_s: float = Field(5.0, gt=0, le=120, description="How long to wait for each agency")
+
+
+class MeansTestsRunIn(MeansTestRunIn):
+    case_ids: list[str] = Field(min_length=1, max_length=10_000)
+
+
+def create_casework_router(casework: Casework, staff: StaffDirectory, means_test_plan: list[tuple[AgencyPlan, AgencyClient]] | None = None) -> APIRouter:
+    """The desk's endpoints over a casework service and its staff directory; the cross-agency means
+    test runs with ``means_test_plan`` (from ``means-test.toml``) when the node has one."""
     router = APIRouter(prefix="/v1", tags=["casework"])
 
     def authenticate(authorization: str | None = Header(None, description="Bearer <token>")) -> StaffMember:
@@ -204,6 +215,27 @@ def create_casework_router(casework: Casework, staff: StaffDirectory) -> APIRout
         """Evaluate the household's facts against the pack and record the outcome."""
         casework.require_case_in_region(actor, case_id)
         return await casework.record_means_test(actor, case_id, body.facts)
+
+    def require_plan() -> list[tuple[AgencyPlan, AgencyClient]]:
+        if not means_test_plan:
+            raise CaseworkError("this node has no means-test plan: write means-test.toml in its directory (docs/data-sharing.md)",
+                                code="no_means_test_plan", status=409)
+        return means_test_plan
+
+    @router.post("/cases/{case_id}/means-test/run")
+    async def run_case_means_test(case_id: str, body: MeansTestRunIn | None = None, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """Ask every agency of the plan about the case's household; record the means test when all answered.
+
+        The answer shows each agency's status (answered with the digest and ledger record, refused
+        with the reason, late with the deadline); a partial run is never recorded."""
+        body = body or MeansTestRunIn()
+        return _public(await run_means_test(casework, actor, case_id, require_plan(), attempt=body.attempt, timeout_s=body.timeout_s))
+
+    @router.post("/means-tests")
+    async def run_many_means_tests(body: MeansTestsRunIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """The means test of many cases in one run (a review cycle): one query batch per agency."""
+        outcomes = await run_means_tests(casework, actor, body.case_ids, require_plan(), attempt=body.attempt, timeout_s=body.timeout_s)
+        return {"outcomes": [_public(outcome) for outcome in outcomes], "complete": sum(1 for outcome in outcomes if outcome.get("complete") and "error" not in outcome)}
 
     @router.post("/cases/{case_id}/opinion")
     async def give_opinion(case_id: str, body: OpinionIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
@@ -312,3 +344,8 @@ def create_casework_router(casework: Casework, staff: StaffDirectory) -> APIRout
         return await casework.list_public_notices(actor, region)
 
     return router
+
+
+def _public(outcome: dict[str, Any]) -> dict[str, Any]:
+    """A means-test outcome without the household's figures (they went to the vault)."""
+    return {name: value for name, value in outcome.items() if name != "facts"}

@@ -11,6 +11,7 @@ from reliefledger.ledger.transactions import TransactionBody, sign_transaction
 from reliefledger.node.casework import Casework
 from reliefledger.node.casework_api import create_casework_router
 from reliefledger.node.directory import ChainDirectory
+from reliefledger.node.means_test import AgencyClient, AgencyPlan
 from reliefledger.node.keys import generate_key
 from reliefledger.node.peer import Node
 from reliefledger.node.settings import NodeSettings
@@ -37,9 +38,9 @@ def open_desk(directory: ChainDirectory, node: Node, settings: NodeSettings, *, 
         vault.close()
 
 
-def create_desk_router(directory: ChainDirectory, casework: Casework | None) -> APIRouter | None:
+def create_desk_router(directory: ChainDirectory, casework: Casework | None, means_test_plan: list[tuple[AgencyPlan, AgencyClient]] | None = None) -> APIRouter | None:
     """The casework endpoints, when the node has a desk."""
-    return None if casework is None else create_casework_router(casework, StaffDirectory(directory))
+    return None if casework is None else create_casework_router(casework, StaffDirectory(directory), means_test_plan)
 
 
 async def admit_staff(directory: ChainDirectory, node: Node, *, organisation: str, label: str, roles: list[str], region: str) -> str:

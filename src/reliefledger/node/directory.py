@@ -37,6 +37,7 @@ KNOWN_ORGANISATIONS = {
     "housing-fund": ("住房公积金管理中心 Housing Provident Fund Centre", "public_institution"),
     "emergency-management": ("应急管理局 Emergency Management Bureau", "government_department"),
     "operator-bank": ("数字人民币运营银行 Digital Currency Operator Bank", "bank"),
+    "utilities": ("水电燃气公司 Water, Power and Gas Utilities", "public_institution"),
     "charity-federation": ("慈善协会 Charity Federation", "social_organisation"),
 }
 """Organisations ``init`` knows by id, with a display name and kind."""

@@ -17,26 +17,19 @@ cost per agency is one signature, one verification and one ledger transaction pe
 
 import asyncio
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from reliefledger.ledger.contracts.catalog import ANSWERS_PER_TRANSACTION_MAX, get_request_key, get_resource_key
 from reliefledger.ledger.contracts.membership import get_member_key, is_signer_active
 from reliefledger.ledger.contracts.registry import get_household_key
-from reliefledger.ledger.encoding import encode_checked
-from reliefledger.ledger.limits import TRANSACTION_BYTES_MAX
-from reliefledger.node.agency_answers import (AgencyQuery, AnswerBatch, QueryBatch, QueryRefused, Question, answer_queries, is_answer_batch_authentic,
-                                              sign_query_batch)
-from reliefledger.node.agency_sources import AgencySource
+from reliefledger.node.agency_answers import AgencyQuery, AnswerBatch, QueryBatch, QueryRefused, Question, is_answer_batch_authentic, sign_query_batch
 from reliefledger.node.casework import Casework, CaseworkError
-from reliefledger.node.keys import KeyFile
 from reliefledger.node.staff import StaffMember
 
-FEED_KINDS = ("income", "deposits", "vehicles", "properties_beyond_residence", "business_registrations")
-"""What an answered figure counts towards in the household's facts."""
+FEED_KINDS = ("income", "deposits", "vehicles", "properties_beyond_residence", "business_registrations", "signal")
+"""What an answered figure counts towards in the household's facts; a ``signal`` (medical expenses,
+utility arrears) is asked, answered and named with the means test but counts towards nothing."""
 ANSWER_TIMEOUT_S_DEFAULT = 5.0
-RECORD_BYTES_MAX = TRANSACTION_BYTES_MAX // 2
-"""Answer records per ``record_answers`` transaction are cut well below the transaction size limit."""
 
 
 @dataclass(frozen=True)
@@ -62,79 +55,6 @@ class AgencyClient(Protocol):
     async def ask(self, batch: QueryBatch) -> AnswerBatch:
         """Send a signed batch of queries; answer the agency's signed answers."""
         ...
-
-
-@dataclass
-class AgencyService:
-    """An agency's side: answers from its source and records the answers' digests on the ledger."""
-
-    agency: str
-    key: KeyFile
-    source: AgencySource
-    casework: Casework
-    delay_s: float = 0.0
-    """Simulated slowness (tests and the demo use it to show a late agency)."""
-    _answered: dict[str, tuple[dict[str, Any], str, str]] = field(default_factory=dict)
-    """Answers given (document, digest, record id) by query id: a retry with the same query id gets the same answer."""
-
-    async def ask(self, batch: QueryBatch) -> AnswerBatch:
-        """Answer a batch; every answer and refusal is on its way to the ledger before this returns."""
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
-        node = self.casework.node
-        fresh = answer_queries(node.store, self.source, batch, agency=self.agency, key=self.key, now_ms=max(node.clock_ms(), node.tip.time_ms))
-        answers = AnswerBatch(self.agency, batch.batch_id, {}, {}, {}, "", "", {})
-        to_record = []
-        for query in batch.queries:
-            query_id = query.query_id
-            if query_id in self._answered:  # a retry: the answer already given and recorded
-                answers.documents[query_id], answers.digests[query_id], answers.records[query_id] = self._answered[query_id]
-            elif query_id in fresh.documents:
-                answers.documents[query_id], answers.digests[query_id] = fresh.documents[query_id], fresh.digests[query_id]
-                to_record.append((query, {"outcome": "answered", "digest": fresh.digests[query_id]}))
-            else:
-                answers.refusals[query_id] = fresh.refusals[query_id]
-                to_record.append((query, {"outcome": "refused", "reason": fresh.refusals[query_id][:400]}))
-        answers.records.update(await self._record(batch.batch_id, to_record))
-        self._answered.update((query_id, (answers.documents[query_id], answers.digests[query_id], answers.records[query_id]))
-                              for query_id in answers.documents if query_id in answers.records)
-        return answers.sign(self.key)
-
-    async def _record(self, batch_id: str, outcomes: list[tuple[AgencyQuery, dict[str, Any]]]) -> dict[str, str]:
-        """Order the outcomes in as few ``record_answers`` transactions as the size limits allow, one
-        request each; answer the record id of each recorded query. Outcomes of queries that rely on
-        no request of this agency cannot be recorded by it: they stay in the answer to the requester.
-        Not previewed: a record that fails leaves its answers unusable, because the ledger refuses a
-        means test naming an answer that is not recorded."""
-        by_request: dict[tuple[str, tuple[str, ...]], list[tuple[AgencyQuery, dict[str, Any]]]] = {}
-        for query, outcome in outcomes:
-            if self._is_own_request(query.request_id):
-                by_request.setdefault((query.request_id, tuple(sorted(question.field for question in query.questions))), []).append((query, outcome))
-        records: dict[str, str] = {}
-        for (request_id, fields), items in by_request.items():
-            chunk: dict[str, Any] = {}
-            size = 0
-            for query, outcome in items:
-                entry = {"case_id": query.case_id, "persons": sorted(query.persons), **outcome}
-                entry_size = len(encode_checked(entry)) + len(query.query_id) + 4
-                if chunk and (len(chunk) == ANSWERS_PER_TRANSACTION_MAX or size + entry_size > RECORD_BYTES_MAX):
-                    await self._order(f"{batch_id}.{len(records)}", request_id, fields, chunk, records)
-                    chunk, size = {}, 0
-                chunk[query.query_id] = entry
-                size += entry_size
-            if chunk:
-                await self._order(f"{batch_id}.{len(records)}", request_id, fields, chunk, records)
-        return records
-
-    async def _order(self, record_id: str, request_id: str, fields: tuple[str, ...], chunk: dict[str, Any], records: dict[str, str]) -> None:
-        args = {"answers": chunk, "fields": list(fields), "record_id": record_id, "request_id": request_id}
-        await self.casework.order(StaffMember(self.agency, self.key), "catalog", "record_answers", args, preview=False)
-        records.update(dict.fromkeys(chunk, record_id))
-
-    def _is_own_request(self, request_id: str) -> bool:
-        request = self.casework.node.store.get(get_request_key(request_id))
-        resource = self.casework.node.store.get(get_resource_key(request["resource"])) if request else None
-        return resource is not None and resource["owner"] == self.agency
 
 
 async def run_means_test(casework: Casework, actor: StaffMember, case_id: str, plans: list[tuple[AgencyPlan, AgencyClient]], *,
@@ -198,6 +118,8 @@ def combine_answers(answered: list[tuple[AgencyPlan, dict[str, Any]]], members: 
         for figures in document["answers"].values():
             for field_name, feed in plan.feeds.items():
                 value = figures[field_name]
+                if feed.kind == "signal":
+                    continue
                 if feed.kind == "income":
                     facts["monthly_income_fen"][feed.income_category] = facts["monthly_income_fen"].get(feed.income_category, 0) + value
                 else:

@@ -7,11 +7,16 @@ import os
 import signal
 import socket
 import time
+from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
+import httpx
 import uvicorn
 
 from reliefledger.ledger.errors import LedgerInputError
+from reliefledger.node.agency_config import AGENCIES_FILE, MEANS_TEST_FILE, open_agency_sources, read_means_test_plan
+from reliefledger.node.agency_http import HttpAgencyClient, create_agency_app
+from reliefledger.node.agency_service import AgencyService, NodeLedger
 from reliefledger.node.api import create_app
 from reliefledger.node.desk import create_desk_router, open_desk
 from reliefledger.node.directory import ChainDirectory
@@ -19,6 +24,8 @@ from reliefledger.node.peer import Node
 from reliefledger.node.settings import NodeSettings
 from reliefledger.node.verification import SignatureVerifier
 from reliefledger.ordering.solo import SoloOrderer
+from reliefledger.store.block_store import BlockStore
+from reliefledger.store.vault_keys import read_secret_key
 
 
 def read_clock_ms() -> int:
@@ -118,13 +125,40 @@ def stop_server_on_signals(server: uvicorn.Server) -> None:
 
 
 async def serve(directory: ChainDirectory, *, host: str, port: int, on_ready: Callable[[Node], None] | None = None) -> None:
-    """Run a node and its HTTP API until SIGINT or SIGTERM."""
+    """Run a node and its HTTP API until SIGINT or SIGTERM (with the desk's means-test plan when
+    ``means-test.toml`` is in the directory: its agencies are asked over HTTP)."""
     settings = directory.read_settings()
-    async with open_node(directory, settings=settings) as node:
+    plan_path = directory.root / MEANS_TEST_FILE
+    planned = read_means_test_plan(plan_path) if plan_path.exists() else []
+    async with open_node(directory, settings=settings) as node, httpx.AsyncClient(timeout=None) as client:
+        plan = [(item.plan, HttpAgencyClient(item.url, item.plan.agency, client)) for item in planned]
         with open_desk(directory, node, settings, clock_ms=read_clock_ms) as casework:
             app = create_app(node, request_bytes_max=settings.request_bytes_max, long_poll_seconds_max=settings.long_poll_seconds_max,
-                             casework=create_desk_router(directory, casework))
+                             casework=create_desk_router(directory, casework, plan))
             await run_server(app, host=host, port=port, on_ready=lambda: on_ready(node) if on_ready else None)
+
+
+async def serve_agencies(directory: ChainDirectory, *, host: str, port: int, node_url: str | None = None, config_path: Path | None = None,
+                         on_ready: Callable[[list[str]], None] | None = None) -> None:
+    """Run the data services of the agencies in ``agencies.toml`` until SIGINT or SIGTERM: they read
+    the ledger's committed state from the node's store (read-only) and submit their answer records
+    to the node's HTTP API (``node_url``, by default the node's address in its settings)."""
+    settings = directory.read_settings()
+    genesis = directory.read_genesis()
+    node_url = node_url or f"http://{settings.host}:{settings.port}"
+    network_key = read_secret_key(directory.network_key_path)
+    sources = open_agency_sources(config_path or directory.root / AGENCIES_FILE, suite=genesis.suite, network_key=network_key)
+    keys = {agency: directory.read_organisation_key(agency) for agency in sources}
+    store = BlockStore(directory.store_path, read_only=True)
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            ledger = NodeLedger(store, genesis.chain_id, node_url, client)
+            services = {agency: AgencyService(agency, keys[agency], source, ledger) for agency, source in sources.items()}
+            await run_server(create_agency_app(services), host=host, port=port, on_ready=lambda: on_ready(sorted(services)) if on_ready else None)
+    finally:
+        store.close()
+        for source in sources.values():
+            getattr(source, "close", lambda: None)()
 
 
 async def run_server(app: Any, *, host: str, port: int, on_ready: Callable[[], None]) -> None:
