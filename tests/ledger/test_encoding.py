@@ -208,3 +208,53 @@ def test_encode_decode_encode_is_stable(value):
     assert decode_canonical(encoded) == value
     assert encode_canonical(decode_canonical(encoded)) == encoded
     assert encoded == reference_encoding(value)
+
+
+def reference_check(value, depth=0):
+    """The rules written the plain recursive way: the fast checker must agree with it on every value."""
+    if depth > limits.ARGS_DEPTH_MAX:
+        raise EncodingError("deep")
+    if isinstance(value, bool) or value is None:
+        return
+    if type(value) is int:
+        if abs(value) > limits.INTEGER_ABSOLUTE_MAX:
+            raise EncodingError("range")
+    elif type(value) is str:
+        try:
+            if len(value.encode("utf-8")) > limits.STRING_BYTES_MAX:
+                raise EncodingError("long")
+        except UnicodeEncodeError:
+            raise EncodingError("surrogate") from None
+    elif type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise EncodingError("key")
+            reference_check(item, depth + 1)
+    elif type(value) is list:
+        for item in value:
+            reference_check(item, depth + 1)
+    else:
+        raise EncodingError("type")
+
+
+ANY_LEAF = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2**64, max_value=2**64), st.floats(allow_nan=False),
+                     st.text(max_size=5), st.text(min_size=4090, max_size=4100, alphabet="a"), st.text(min_size=1366, max_size=1370, alphabet="中"),
+                     st.just("\ud800"), st.binary(max_size=3))
+ANY_VALUE = st.recursive(ANY_LEAF, lambda children: st.lists(children, max_size=3) | st.dictionaries(st.one_of(st.text(max_size=3), st.integers()), children, max_size=3),
+                         max_leaves=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(ANY_VALUE, st.integers(min_value=0, max_value=10))
+def test_the_fast_checker_agrees_with_the_plain_rules(value, extra_levels):
+    value = nest(extra_levels, value)
+    try:
+        reference_check(value)
+        expected = None
+    except EncodingError:
+        expected = EncodingError
+    if expected is None:
+        check_canonical_value(value)
+    else:
+        with pytest.raises(EncodingError):
+            check_canonical_value(value)

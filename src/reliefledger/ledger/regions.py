@@ -11,6 +11,7 @@ The municipalities fit the same scheme: Beijing's districts ``1101DD`` sit under
 names and checks that a list of regions agrees with the digits.
 """
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -109,12 +110,19 @@ def get_ancestors(code: str) -> list[str]:
 
     ``[code, *get_ancestors(code)]`` is the order in which "the most specific region wins".
     """
+    return list(_get_ancestors(code))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _get_ancestors(code: str) -> tuple[str, ...]:
+    # A pure function of a short string, asked for the same few thousand codes in every block's
+    # authorisation checks: remembered rather than re-derived (a malformed code raises and is not cached).
     ancestors = []
     parent = get_parent(code)
     while parent is not None:
         ancestors.append(parent)
         parent = get_parent(parent)
-    return ancestors
+    return tuple(ancestors)
 
 
 def is_within(code: str, ancestor: str) -> bool:
@@ -123,9 +131,14 @@ def is_within(code: str, ancestor: str) -> bool:
     A predicate never raises: contracts call it on codes that only matched the digit pattern, and
     a malformed code (``001234``, ``110005``) is within nothing, not even itself.
     """
+    return _is_within(code, ancestor) if type(code) is str and type(ancestor) is str else False
+
+
+@functools.lru_cache(maxsize=65_536)
+def _is_within(code: str, ancestor: str) -> bool:
     if not is_region_code(code) or not is_region_code(ancestor):
         return False
-    return code == ancestor or ancestor in get_ancestors(code)
+    return code == ancestor or ancestor in _get_ancestors(code)
 
 
 @dataclass(frozen=True)

@@ -143,8 +143,9 @@ class AgencyService:
         Not previewed: a record that fails leaves its answers unusable, because the ledger refuses a
         means test naming an answer that is not recorded."""
         by_request: dict[tuple[str, tuple[str, ...]], list[tuple[AgencyQuery, dict[str, Any]]]] = {}
+        own = {request_id: self._is_own_request(request_id) for request_id in {query.request_id for query, _ in outcomes}}
         for query, outcome in outcomes:
-            if self._is_own_request(query.request_id):
+            if own[query.request_id]:
                 by_request.setdefault((query.request_id, tuple(sorted(question.field for question in query.questions))), []).append((query, outcome))
         records: dict[str, str] = {}
         for (request_id, fields), items in by_request.items():
