@@ -258,6 +258,8 @@ case_app = typer.Typer(help="Cases at the civil-affairs desk (through a running 
 app.add_typer(staff_app, name="staff")
 app.add_typer(pack_app, name="pack")
 app.add_typer(case_app, name="case")
+catalog_app = typer.Typer(help="The directory chain: what departments share, requests, approvals in force.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
 
 NODE_OPTION = typer.Option(None, "--node", help="Node address (default: from DIR's node.json, else http://127.0.0.1:8000)")
 TOKEN_OPTION = typer.Option(..., "--token", envvar="RELIEFLEDGER_TOKEN", help="Your API token (or set RELIEFLEDGER_TOKEN)")
@@ -396,6 +398,45 @@ def case_means_test(
         _print_desk_answer(node_url, token, "POST", f"/v1/cases/{case_ids[0]}/means-test/run", body={"attempt": attempt, "timeout_s": timeout})
     else:
         _print_desk_answer(node_url, token, "POST", "/v1/means-tests", body={"case_ids": case_ids, "attempt": attempt, "timeout_s": timeout})
+
+
+@catalog_app.command("resources")
+def catalog_resources(
+    owner: Optional[str] = typer.Option(None, help="Only this department's resources"),
+    status: Optional[str] = typer.Option(None, help="active or retired"),
+    token: str = TOKEN_OPTION,
+    node_url: Optional[str] = NODE_OPTION,
+) -> None:
+    """What each department shares: catalogued resources with their history."""
+    params = {name: value for name, value in (("owner", owner), ("status", status)) if value}
+    _print_desk_answer(node_url, token, "GET", "/v1/catalog/resources", params=params)
+
+
+@catalog_app.command("resource")
+def catalog_resource(resource_id: str = typer.Argument(..., help="The resource id, e.g. tax.income"), token: str = TOKEN_OPTION,
+                     node_url: Optional[str] = NODE_OPTION) -> None:
+    """One resource with every published version of its description."""
+    _print_desk_answer(node_url, token, "GET", f"/v1/catalog/resources/{resource_id}")
+
+
+@catalog_app.command("requests")
+def catalog_requests(
+    requester: Optional[str] = typer.Option(None, help="Only requests by this organisation"),
+    owner: Optional[str] = typer.Option(None, help="Only requests for this department's data"),
+    status: Optional[str] = typer.Option(None, help="pending, approved, refused or revoked"),
+    token: str = TOKEN_OPTION,
+    node_url: Optional[str] = NODE_OPTION,
+) -> None:
+    """Sharing requests and their full history (pending ones with --status pending)."""
+    params = {name: value for name, value in (("requester", requester), ("owner", owner), ("status", status)) if value}
+    _print_desk_answer(node_url, token, "GET", "/v1/catalog/requests", params=params)
+
+
+@catalog_app.command("permissions")
+def catalog_permissions(requester: Optional[str] = typer.Option(None, help="Only this organisation's"), token: str = TOKEN_OPTION,
+                        node_url: Optional[str] = NODE_OPTION) -> None:
+    """Who may read what right now: approvals in force."""
+    _print_desk_answer(node_url, token, "GET", "/v1/catalog/permissions", params={"requester": requester} if requester else None)
 
 
 @app.command()

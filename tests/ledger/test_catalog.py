@@ -116,3 +116,26 @@ def test_refusal_needs_a_reason_and_the_requester_may_withdraw(network: Network)
     ) == [ResultCode.INVALID_ARGUMENTS, OK, OK, ResultCode.NOT_AUTHORISED, ResultCode.REQUEST_NOT_FOUND]
     assert network.state.get(get_request_key("r1"))["reason"] == "目的不明确"
     assert network.state.get(get_request_key("r2"))["status"] == "revoked"
+
+
+def test_catalogue_queries_show_sharing_permissions_pending_and_history(network: Network) -> None:
+    from reliefledger.node.catalog_queries import get_resource, list_permissions, list_requests, list_resources
+
+    update = catalog(network, TAX_OFFICER, "update_resource", resource_id="tax.wages", name="工资 v2", fields=FIELDS[:2], legal_basis="b",
+                     update_frequency="monthly", sharing_class="conditional", level="city", region="330100")
+    assert network.run(register(network), register(network, "tax.open", sharing_class="unconditional"), update) == [OK, OK, OK]
+    expires = network.next_time_ms() + 86_400_000
+    assert network.run(request(network, "r1"), request(network, "r2", resource_id="tax.open"), request(network, "r3"), request(network, "r4")) == [OK] * 4
+    assert network.run(catalog(network, TAX_OFFICER, "decide_request", request_id="r1", outcome="approve", expires_ms=expires),
+                       catalog(network, TAX_OFFICER, "revoke_request", request_id="r3", reason="不再需要")) == [OK, OK]
+    store = network.state
+    assert [resource["id"] for resource in list_resources(store, owner="hrss")] == ["tax.open", "tax.wages"]
+    assert list_resources(store, owner="civil-affairs") == []
+    wages = get_resource(store, "tax.wages")
+    assert [version["version"] for version in wages["versions"]] == [1, 2] and wages["versions"][0]["name"] == "个人工资薪金所得"
+    assert [event["action"] for event in wages["history"]] == ["register_resource", "update_resource"] and get_resource(store, "tax.none") is None
+    assert [request["id"] for request in list_requests(store, status="pending")] == ["r4"]
+    r1 = list_requests(store, requester="civil-affairs", owner="hrss", status="approved")[0]
+    assert r1["id"] == "r1" and [event["action"] for event in r1["history"]] == ["request_sharing", "decide_request"] and r1["history"][1]["organisation"] == "hrss"
+    assert [permission["id"] for permission in list_permissions(store, network.time_ms)] == ["r1", "r2"]  # r3 revoked, r4 pending
+    assert [permission["id"] for permission in list_permissions(store, expires)] == ["r2"]  # r1 has expired by then

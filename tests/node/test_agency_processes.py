@@ -60,6 +60,10 @@ def test_agencies_in_their_own_processes_answer_the_desk(tmp_path):
         first.wait_ready()
         second.wait_ready()
         one = run_cli("case", "means-test", city.case_ids[numbers[0]], "--token", token, "--node", node.url)
+        permissions = run_cli("catalog", "permissions", "--requester", "civil-affairs", "--token", token, "--node", node.url)
+        pending = run_cli("catalog", "requests", "--status", "pending", "--token", token, "--node", node.url)
+        tax_resource = run_cli("catalog", "resource", "tax.income", "--token", token, "--node", node.url)
+        missing_resource = run_cli("catalog", "resource", "tax.nothing", "--token", token, "--node", node.url)
         with httpx.Client(base_url=node.url, headers={"authorization": f"Bearer {token}"}, timeout=60) as desk:
             many = desk.post("/v1/means-tests", json={"case_ids": [city.case_ids[number] for number in numbers[1:]]}).json()
             cases = {number: desk.get(f"/v1/cases/{city.case_ids[number]}").json() for number in numbers}
@@ -82,6 +86,9 @@ def test_agencies_in_their_own_processes_answer_the_desk(tmp_path):
     assert one.returncode == 0 and "Traceback" not in one.stderr, one.stderr
     assert json.loads(one.stdout)["complete"] is True and "facts" not in json.loads(one.stdout)
     assert many["complete"] == len(numbers) - 1, many
+    assert sorted(permission["owner"] for permission in json.loads(permissions.stdout)) == sorted(AGENCY_RESOURCES) and json.loads(pending.stdout) == []
+    assert json.loads(tax_resource.stdout)["versions"][0]["fields"][0]["name"] == "wages_fen"
+    assert missing_resource.returncode == 1 and "resource_not_found" in flatten(missing_resource.stderr)
     for household in population.households:
         truth = parse_household_facts(get_expected_facts(household), pack)
         assessment = cases[household.number]["assessment"]

@@ -7,7 +7,7 @@ leaves nothing behind. The state digest chains each block's sorted write set ont
 digest: two peers that diverge differ from the first divergent block on.
 """
 
-from typing import Any, Protocol
+from typing import Any, Iterator, Protocol
 
 from reliefledger.ledger.encoding import encode_canonical
 from reliefledger.ledger.suites import Suite
@@ -43,6 +43,10 @@ class MemoryState:
                 self.values.pop(key, None)
             else:
                 self.values[key] = value
+
+    def iterate_state_prefix(self, prefix: str) -> Iterator[tuple[str, Any]]:
+        """(key, value) under ``prefix`` in key order, like the store's."""
+        return iter(sorted((key, value) for key, value in self.values.items() if key.startswith(prefix)))
 
 
 class StateOverlay:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from reliefledger.node.casework import Casework, CaseworkError
+from reliefledger.node.catalog_queries import get_resource, list_permissions, list_requests, list_resources
 from reliefledger.node.means_test import AgencyClient, AgencyPlan, run_means_test, run_means_tests
 from reliefledger.node.staff import StaffDirectory, StaffMember
 
@@ -236,6 +237,32 @@ def create_casework_router(casework: Casework, staff: StaffDirectory, means_test
         """The means test of many cases in one run (a review cycle): one query batch per agency."""
         outcomes = await run_means_tests(casework, actor, body.case_ids, require_plan(), attempt=body.attempt, timeout_s=body.timeout_s)
         return {"outcomes": [_public(outcome) for outcome in outcomes], "complete": sum(1 for outcome in outcomes if outcome.get("complete") and "error" not in outcome)}
+
+    @router.get("/catalog/resources")
+    async def get_catalogue(owner: str | None = Query(None, description="Only this department's"), status: Literal["active", "retired"] | None = None,
+                            actor: StaffMember = Depends(authenticate)) -> list[dict[str, Any]]:
+        """What each department shares: its catalogued resources, with their history."""
+        return list_resources(casework.node.store, owner=owner, status=status)
+
+    @router.get("/catalog/resources/{resource_id}")
+    async def get_catalogue_resource(resource_id: str, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """One resource with every published version of its description."""
+        resource = get_resource(casework.node.store, resource_id)
+        if resource is None:
+            raise CaseworkError(f"no resource {resource_id!r} is catalogued", code="resource_not_found", status=404)
+        return resource
+
+    @router.get("/catalog/requests")
+    async def get_sharing_requests(requester: str | None = None, owner: str | None = None,
+                                   status: Literal["pending", "approved", "refused", "revoked"] | None = None,
+                                   actor: StaffMember = Depends(authenticate)) -> list[dict[str, Any]]:
+        """Sharing requests (pending ones with ``status=pending``), each with its full history."""
+        return list_requests(casework.node.store, requester=requester, owner=owner, status=status)
+
+    @router.get("/catalog/permissions")
+    async def get_permissions(requester: str | None = None, actor: StaffMember = Depends(authenticate)) -> list[dict[str, Any]]:
+        """Who may read what right now: approvals in force."""
+        return list_permissions(casework.node.store, max(casework.node.clock_ms(), casework.node.tip.time_ms), requester=requester)
 
     @router.post("/cases/{case_id}/opinion")
     async def give_opinion(case_id: str, body: OpinionIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:

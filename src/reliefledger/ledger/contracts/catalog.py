@@ -9,8 +9,9 @@ never comes here; ``get_approval_fault`` is what a data service asks before answ
 
 State keys::
 
-    catalog/resource/<resource id>   {id, owner, name, fields, legal_basis, ..., version, status}
-    catalog/request/<request id>     {id, resource, requester, purpose, fields, status, ...}
+    catalog/resource/<resource id>   {id, owner, name, fields, legal_basis, ..., version, status, history}
+    catalog/resource-version/<resource id>/<version, 6 digits>   the description as published in that version
+    catalog/request/<request id>     {id, resource, requester, purpose, fields, status, ..., history}
     catalog/answers/<record id>      {record_id, request_id, agency, requester, fields, answers: {query id: {case_id, persons, outcome, digest|reason}}, ...}
 """
 
@@ -51,6 +52,31 @@ def get_request_key(request_id: str) -> str:
     return f"catalog/request/{request_id}"
 
 
+def get_resource_version_key(resource_id: str, version: int) -> str:
+    """State key of one published version of a resource's description (kept when it changes)."""
+    return f"catalog/resource-version/{resource_id}/{version:06d}"
+
+
+def _put_resource(context: TransactionContext, resource: dict[str, Any], action: str) -> None:
+    """Write a resource with its history event; each version's description is kept under its own key."""
+    event = _event(context, action, status=resource["status"], version=resource["version"])
+    context.state.put(get_resource_key(resource["id"]), {**resource, "history": [*resource["history"], event]})
+    if action != "retire_resource":
+        context.state.put(get_resource_version_key(resource["id"], resource["version"]),
+                          {name: value for name, value in resource.items() if name != "history"})
+
+
+def _put_request(context: TransactionContext, action: str, request: dict[str, Any]) -> None:
+    """Write a request with its history event (who did what, when, in which transaction)."""
+    event = _event(context, action, status=request["status"])
+    context.state.put(get_request_key(request["id"]), {**request, "history": [*request["history"], event]})
+
+
+def _event(context: TransactionContext, action: str, **details: Any) -> dict[str, Any]:
+    return {"action": action, "by": context.envelope.body.signer, "height": context.environment.height, "organisation": context.signer["organisation"],
+            "time_ms": context.environment.time_ms, "transaction": context.envelope.id.hex(), **details}
+
+
 def get_approval_fault(state: Any, request_id: str, requester: str, fields: list[str], now_ms: int) -> str | None:
     """Why ``requester`` may not read ``fields`` under ``request_id`` now, or None when it may.
 
@@ -82,10 +108,9 @@ def process_register_resource(context: TransactionContext, args: dict[str, Any])
     if context.state.get(get_resource_key(resource_id)) is not None:
         raise Rejection(ResultCode.RESOURCE_EXISTS)
     description = _require_description(context, args)
-    context.state.put(get_resource_key(resource_id), {
-        **description, "id": resource_id, "owner": context.signer["organisation"], "registered_height": context.environment.height,
-        "status": "active", "updated_height": context.environment.height, "version": 1,
-    })
+    resource = {**description, "history": [], "id": resource_id, "owner": context.signer["organisation"], "registered_height": context.environment.height,
+                "status": "active", "updated_height": context.environment.height, "version": 1}
+    _put_resource(context, resource, "register_resource")
 
 
 def process_update_resource(context: TransactionContext, args: dict[str, Any]) -> None:
@@ -93,7 +118,7 @@ def process_update_resource(context: TransactionContext, args: dict[str, Any]) -
     require_fields(args, RESOURCE_FIELDS | {"resource_id"})
     resource = _require_own_resource(context, args)
     description = _require_description(context, args)
-    context.state.put(get_resource_key(resource["id"]), {**resource, **description, "updated_height": context.environment.height, "version": resource["version"] + 1})
+    _put_resource(context, {**resource, **description, "updated_height": context.environment.height, "version": resource["version"] + 1}, "update_resource")
 
 
 def process_retire_resource(context: TransactionContext, args: dict[str, Any]) -> None:
@@ -101,7 +126,7 @@ def process_retire_resource(context: TransactionContext, args: dict[str, Any]) -
     require_fields(args, {"resource_id"})
     resource = _require_own_resource(context, args)
     require_role_in_region(context, CURATORS, resource["region"])
-    context.state.put(get_resource_key(resource["id"]), {**resource, "status": "retired", "updated_height": context.environment.height})
+    _put_resource(context, {**resource, "status": "retired", "updated_height": context.environment.height}, "retire_resource")
 
 
 def process_request_sharing(context: TransactionContext, args: dict[str, Any]) -> None:
@@ -124,8 +149,8 @@ def process_request_sharing(context: TransactionContext, args: dict[str, Any]) -
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "an organisation reads its own data without a request")
     fields = _require_field_names(args.get("fields"), resource)
     unconditional = resource["sharing_class"] == "unconditional"
-    context.state.put(get_request_key(request_id), {
-        "approved_fields": fields if unconditional else [], "conditions": [], "decided_by": None,
+    _put_request(context, "request_sharing", {
+        "approved_fields": fields if unconditional else [], "conditions": [], "decided_by": None, "history": [],
         "decided_height": context.environment.height if unconditional else None, "expires_ms": None, "fields": fields,
         "id": request_id, "legal_basis": _require_text(args, "legal_basis"), "purpose": _require_text(args, "purpose"),
         "reason": None, "requested_by": context.envelope.body.signer, "requested_height": context.environment.height,
@@ -145,7 +170,7 @@ def process_decide_request(context: TransactionContext, args: dict[str, Any]) ->
     if outcome == "refuse":
         if "reason" not in args:
             raise Rejection(ResultCode.INVALID_ARGUMENTS, "a refusal states its reason")
-        context.state.put(get_request_key(request["id"]), {**request, **decided, "reason": _require_text(args, "reason"), "status": "refused"})
+        _put_request(context, "decide_request", {**request, **decided, "reason": _require_text(args, "reason"), "status": "refused"})
         return
     if outcome != "approve":
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "outcome must be approve or refuse")
@@ -156,8 +181,8 @@ def process_decide_request(context: TransactionContext, args: dict[str, Any]) ->
     conditions = args.get("conditions", [])
     if type(conditions) is not list or len(conditions) > CONDITIONS_MAX or any(type(item) is not str or not 0 < len(item) <= TEXT_CHARACTERS_MAX for item in conditions):
         raise Rejection(ResultCode.INVALID_ARGUMENTS, f"conditions are up to {CONDITIONS_MAX} texts")
-    context.state.put(get_request_key(request["id"]), {**request, **decided, "approved_fields": approved, "conditions": conditions,
-                                                       "expires_ms": expires_ms, "status": "approved"})
+    _put_request(context, "decide_request", {**request, **decided, "approved_fields": approved, "conditions": conditions,
+                                             "expires_ms": expires_ms, "status": "approved"})
 
 
 def process_revoke_request(context: TransactionContext, args: dict[str, Any]) -> None:
@@ -172,7 +197,7 @@ def process_revoke_request(context: TransactionContext, args: dict[str, Any]) ->
     require_role_in_region(context, CURATORS, context.signer["region"])
     if request["status"] not in ("pending", "approved"):
         raise Rejection(ResultCode.REQUEST_NOT_PENDING, f"the request is {request['status']}")
-    context.state.put(get_request_key(request["id"]), {**request, "reason": _require_text(args, "reason"), "revoked_height": context.environment.height, "status": "revoked"})
+    _put_request(context, "revoke_request", {**request, "reason": _require_text(args, "reason"), "revoked_height": context.environment.height, "status": "revoked"})
 
 
 def get_answer_record_key(record_id: str) -> str:
