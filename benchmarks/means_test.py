@@ -69,8 +69,8 @@ def load_postgres(conninfo: str, population) -> None:
             connection.execute(f"CREATE INDEX {resource.table}_id ON {resource.table} (id_number)")
             with connection.cursor() as cursor:
                 with cursor.copy(f"COPY {resource.table} (id_number, {', '.join(resource.field_names)}) FROM STDIN") as copy:
-                    for id_number, row in table.list_rows():
-                        copy.write_row([id_number, *(row.get(name, 0) for name in resource.field_names)])
+                    for row in table.list_rows():
+                        copy.write_row([row["id_number"], *(row.get(name, 0) for name in resource.field_names)])
 
 
 async def run(arguments: argparse.Namespace) -> dict:

@@ -58,13 +58,35 @@ class LedgerAccess(Protocol):
         ...
 
 
+class TipCachedState:
+    """The node's committed state read through a cache that lives until the next commit.
+
+    Embedded, every agency checks the same cases and households against the same committed state:
+    what one agency read, the next reads from memory, and a commit (a new tip) empties the cache.
+    Values are shared, never mutated.
+    """
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self._tip: Any = None
+        self._values: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any | None:
+        """The committed value at ``key`` as of the node's current tip."""
+        if self._tip is not self.node.tip:
+            self._tip, self._values = self.node.tip, {}
+        if key not in self._values:
+            self._values[key] = self.node.store.get(key)
+        return self._values[key]
+
+
 class EmbeddedLedger:
     """The node in this process."""
 
     def __init__(self, node: Node) -> None:
         self.node = node
         self.chain_id = node.genesis.chain_id
-        self.state = node.store
+        self.state = TipCachedState(node)
 
     def now_ms(self) -> int:
         """The node's clock, never before its tip."""
