@@ -187,13 +187,14 @@ def answer_queries(state: StateReader, source: AgencySource, batch: QueryBatch, 
     signer = _require_signed_batch(state, batch, key.suite)
     refusals: dict[str, str] = {}
     accepted: dict[str, tuple[AgencyQuery, dict[str, Any]]] = {}
+    checked: dict[tuple[Any, ...], dict[str, Any] | str] = {}
     for query in batch.queries:
         try:
             if query.query_id in accepted or query.query_id in refusals:
                 raise QueryRefused("the query id is used twice in the batch")
             if query.requester != batch.requester:
                 raise QueryRefused("the query names another requester than its batch")
-            accepted[query.query_id] = (query, _require_terms(state, query, agency, now_ms, signer))
+            accepted[query.query_id] = (query, _require_terms(state, query, agency, now_ms, signer, checked))
         except QueryRefused as refusal:
             refusals.setdefault(query.query_id, str(refusal))
     rows = source.get_rows_many(sorted({person for query, _ in accepted.values() for person in query.persons}))
@@ -249,14 +250,22 @@ def _answer_document(query: AgencyQuery, resource: dict[str, Any], rows: dict[st
             "request_id": query.request_id, "resource": resource["id"], "resource_version": resource["version"]}
 
 
-def _require_terms(state: StateReader, query: AgencyQuery, agency: str, now_ms: int, signer: dict[str, Any] | None) -> dict[str, Any]:
-    request = state.get(get_request_key(query.request_id))
-    resource = state.get(get_resource_key(request["resource"])) if request else None
-    if resource is None or resource["owner"] != agency:
-        raise QueryRefused("the query does not rely on a sharing request for this agency's data")
-    fault = get_approval_fault(state, query.request_id, query.requester, [question.field for question in query.questions], now_ms)
-    if fault is not None:
-        raise QueryRefused(f"outside the approved terms: {fault}")
+def _require_terms(state: StateReader, query: AgencyQuery, agency: str, now_ms: int, signer: dict[str, Any] | None,
+                   checked: dict[tuple[Any, ...], dict[str, Any] | str] | None = None) -> dict[str, Any]:
+    """The resource a query may be answered from, or ``QueryRefused`` with the reason. ``checked``
+    remembers, within one batch, the outcome of the checks that depend only on the request and the
+    questions (the same for every query of a batch), so only the case checks repeat per query."""
+    terms = (query.request_id, query.requester, query.questions)
+    outcome = checked.get(terms) if checked is not None else None
+    if outcome is None:
+        try:
+            outcome = _require_request_terms(state, query, agency, now_ms)
+        except QueryRefused as refusal:
+            outcome = str(refusal)
+        if checked is not None:
+            checked[terms] = outcome
+    if isinstance(outcome, str):
+        raise QueryRefused(outcome)
     case = state.get(get_case_key(query.case_id))
     if case is None or case["authorisation_commitment"] is None:
         raise QueryRefused("the case records no authorisation for the means test")
@@ -265,6 +274,17 @@ def _require_terms(state: StateReader, query: AgencyQuery, agency: str, now_ms: 
     household = state.get(get_household_key(case["household"]))
     if not query.persons or not set(query.persons) <= set(household["members"]):
         raise QueryRefused("a person asked about is not a member of the case's household")
+    return outcome
+
+
+def _require_request_terms(state: StateReader, query: AgencyQuery, agency: str, now_ms: int) -> dict[str, Any]:
+    request = state.get(get_request_key(query.request_id))
+    resource = state.get(get_resource_key(request["resource"])) if request else None
+    if resource is None or resource["owner"] != agency:
+        raise QueryRefused("the query does not rely on a sharing request for this agency's data")
+    fault = get_approval_fault(state, query.request_id, query.requester, [question.field for question in query.questions], now_ms)
+    if fault is not None:
+        raise QueryRefused(f"outside the approved terms: {fault}")
     definitions = {definition["name"]: definition for definition in resource["fields"]}
     if len({question.field for question in query.questions}) != len(query.questions):
         raise QueryRefused("a field is asked about twice")
