@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from reliefledger.ledger import limits, merkle
-from reliefledger.ledger.contracts import CONTRACTS, TransactionContext
+from reliefledger.ledger.contracts import BLOCK_START_HOOKS, CONTRACTS, TransactionContext
 from reliefledger.ledger.contracts.membership import get_member_key, is_signer_active
 from reliefledger.ledger.encoding import encode_checked
 from reliefledger.ledger.environment import BlockEnvironment
@@ -61,6 +61,8 @@ def execute_block(
     ``is_signature_valid``).
     """
     block_state = StateOverlay(state)
+    for hook in BLOCK_START_HOOKS:
+        hook(environment.time_ms, block_state)
     claimed_ids: set[bytes] = set()
     results = []
     for envelope in transactions:

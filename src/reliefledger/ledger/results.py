@@ -71,6 +71,20 @@ class ResultCode(IntEnum):
     ANSWER_EXISTS = 507
     ANSWER_NOT_RECORDED = 508
 
+    ACCOUNT_EXISTS = 600
+    ACCOUNT_NOT_FOUND = 601
+    ACCOUNTS_MUST_DIFFER = 602
+    CURRENCY_MISMATCH = 603
+    TRANSFER_EXISTS = 604
+    TRANSFER_EXISTS_DIFFERENT = 605
+    EXCEEDS_CREDITS = 606
+    EXCEEDS_DEBITS = 607
+    PENDING_NOT_FOUND = 608
+    PENDING_NOT_PENDING = 609
+    PENDING_EXPIRED = 610
+    AMOUNT_EXCEEDS_PENDING = 611
+    OVERFLOW = 612
+
     @property
     def is_committed(self) -> bool:
         """True for the one code that means the transaction took effect."""

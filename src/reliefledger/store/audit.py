@@ -23,6 +23,7 @@ from reliefledger.ledger.genesis import Genesis, parse_genesis
 from reliefledger.ledger.state import MemoryState
 from reliefledger.ledger.transactions import is_signature_valid
 from reliefledger.store.block_store import BlockStore, StoredBlock
+from reliefledger.store.money_audit import find_money_fault
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (height checked, tip height)."""
@@ -99,7 +100,8 @@ def audit_store(store: BlockStore, *, progress: ProgressCallback | None = None) 
     if previous.height != tip_height:
         return report.fail(previous.height + 1, "a block is missing below the tip")
     report.state_digest = previous.state_digest.hex()
-    fault = find_state_fault(store, state, write_heights) or find_index_fault(store, claimed)
+    fault = find_state_fault(store, state, write_heights) or find_index_fault(store, claimed) or find_money_fault(
+        (key, value) for key, value in state.values.items() if key.startswith("money/"))
     if fault is not None:
         return report.fail(None, fault)
     return report

@@ -6,7 +6,7 @@ Each contract module exposes ``ACTIONS``, a mapping from action name to a functi
 
 from typing import Any, Callable
 
-from reliefledger.ledger.contracts import assistance, catalog, membership, policy_packs, registry, vault_access
+from reliefledger.ledger.contracts import assistance, catalog, membership, money, policy_packs, registry, vault_access
 from reliefledger.ledger.contracts.context import TransactionContext
 
 Action = Callable[[TransactionContext, dict[str, Any]], None]
@@ -15,10 +15,15 @@ CONTRACTS: dict[str, dict[str, Action]] = {
     "assistance": assistance.ACTIONS,
     "catalog": catalog.ACTIONS,
     "membership": membership.ACTIONS,
+    "money": money.ACTIONS,
     "policy": policy_packs.ACTIONS,
     "registry": registry.ACTIONS,
     "vault": vault_access.ACTIONS,
 }
 """Every contract this build executes, by name."""
 
-__all__ = ["CONTRACTS", "Action", "TransactionContext"]
+BLOCK_START_HOOKS: tuple[Callable[[int, Any], None], ...] = (money.process_block_start,)
+"""Run at the start of every block with its time and state, before its transactions: what happens
+because time passed (pending transfers expiring) happens at the same block on every peer."""
+
+__all__ = ["BLOCK_START_HOOKS", "CONTRACTS", "Action", "TransactionContext"]

@@ -26,6 +26,8 @@ SOCIAL_ORGANISATION = "social_organisation"
 """Staff of a charity or social organisation taking referrals."""
 POLICY_ADMIN = "policy_admin"
 """Publishes policy packs."""
+FINANCE_OFFICER = "finance_officer"
+"""Opens accounts and moves money for its organisation."""
 
 
 def require_role_in_region(context: TransactionContext, roles: Iterable[str], region: str) -> None:
