@@ -84,6 +84,11 @@ class ResultCode(IntEnum):
     PENDING_EXPIRED = 610
     AMOUNT_EXCEEDS_PENDING = 611
     OVERFLOW = 612
+    WALLET_CLASS_NOT_FOUND = 613
+    WALLET_BALANCE_CAP = 614
+    WALLET_PER_PAYMENT_LIMIT = 615
+    WALLET_DAILY_LIMIT = 616
+    WALLET_YEARLY_LIMIT = 617
 
     @property
     def is_committed(self) -> bool:

@@ -37,6 +37,7 @@ KNOWN_ORGANISATIONS = {
     "housing-fund": ("住房公积金管理中心 Housing Provident Fund Centre", "public_institution"),
     "emergency-management": ("应急管理局 Emergency Management Bureau", "government_department"),
     "operator-bank": ("数字人民币运营银行 Digital Currency Operator Bank", "bank"),
+    "central-bank": ("中国人民银行 People's Bank of China (digital currency issuer)", "central_bank"),
     "utilities": ("水电燃气公司 Water, Power and Gas Utilities", "public_institution"),
     "charity-federation": ("慈善协会 Charity Federation", "social_organisation"),
 }

@@ -35,6 +35,7 @@ from reliefledger.ledger.contracts.authorisation import ADMIN, FINANCE_OFFICER, 
 from reliefledger.ledger.contracts.context import TransactionContext
 from reliefledger.ledger.contracts.money_expiry import schedule_expiry, take_due_expiries
 from reliefledger.ledger.contracts.registry import DIGEST_PATTERN
+from reliefledger.ledger.contracts.wallets import charge_wallet_payment, check_wallet_receipt, process_publish_wallet_classes, require_wallet_class
 from reliefledger.ledger.errors import require
 from reliefledger.ledger.genesis import IDENTIFIER_PATTERN, REGION_PATTERN
 from reliefledger.ledger.results import Rejection, ResultCode
@@ -43,6 +44,7 @@ ACCOUNT_KINDS = ("central_bank", "treasury", "programme_budget", "township_reser
                  "beneficiary_bank_account", "merchant", "service_provider")
 ACCOUNT_FLAGS = ("debits_must_not_exceed_credits", "credits_must_not_exceed_debits")
 TRANSFER_FLAGS = ("pending", "post_pending", "void_pending")
+WALLET_KINDS = ("beneficiary_wallet", "merchant")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}(?:-[A-Z0-9]{1,8})?$")
 """``CNY`` for bank money, ``CNY-DC`` for the digital currency: different currencies never mix."""
 TRANSFERS_PER_TRANSACTION_MAX = 64
@@ -69,7 +71,7 @@ def get_totals_key(currency: str) -> str:
 
 def process_create_account(context: TransactionContext, args: dict[str, Any]) -> None:
     """Open an account owned by the signer's organisation (never deleted)."""
-    require_fields(args, {"account_id", "kind", "currency"}, {"holder", "region", "flags", "code"})
+    require_fields(args, {"account_id", "kind", "currency"}, {"holder", "region", "flags", "code", "wallet_class"})
     account_id = require_string(args, "account_id", IDENTIFIER_PATTERN)
     region = require_string(args, "region", REGION_PATTERN) if "region" in args else context.signer["region"]
     require_role_in_region(context, MOVERS, region)
@@ -78,11 +80,17 @@ def process_create_account(context: TransactionContext, args: dict[str, Any]) ->
     flags = args.get("flags", [])
     if type(flags) is not list or not set(flags) <= set(ACCOUNT_FLAGS) or len(set(flags)) != len(flags) or len(flags) == len(ACCOUNT_FLAGS):
         raise Rejection(ResultCode.INVALID_ARGUMENTS, f"flags are at most one of {', '.join(ACCOUNT_FLAGS)}")
+    kind = require_choice(args, "kind", ACCOUNT_KINDS)
+    wallet_class = None
+    if "wallet_class" in args:
+        if kind not in WALLET_KINDS:
+            raise Rejection(ResultCode.INVALID_ARGUMENTS, f"only {' and '.join(WALLET_KINDS)} accounts have a wallet class")
+        wallet_class = require_wallet_class(context.state, args["wallet_class"])
     context.state.put(get_account_key(account_id), {
-        "code": require_integer(args, "code", 0, CODE_MAX) if "code" in args else 0,
+        "code": require_integer(args, "code", 0, CODE_MAX) if "code" in args else 0, "wallet_class": wallet_class,
         "created_height": context.environment.height, "currency": require_string(args, "currency", CURRENCY_PATTERN), "flags": sorted(flags),
         "holder": require_string(args, "holder", DIGEST_PATTERN) if "holder" in args else None, "id": account_id,
-        "kind": require_choice(args, "kind", ACCOUNT_KINDS), "owner": context.signer["organisation"], "region": region,
+        "kind": kind, "owner": context.signer["organisation"], "region": region,
         **dict.fromkeys(BALANCE_FIELDS, 0),
     })
 
@@ -128,6 +136,10 @@ def _create_transfer(context: TransactionContext, args: dict[str, Any]) -> str:
         raise Rejection(ResultCode.EXCEEDS_CREDITS, f"account {debit['id']} would pay out more than it holds")
     if "credits_must_not_exceed_debits" in credit["flags"] and credit["credits_pending"] + credit["credits_posted"] + amount > credit["debits_posted"]:
         raise Rejection(ResultCode.EXCEEDS_DEBITS, f"account {credit['id']} would receive more than it owes")
+    if debit["wallet_class"]:
+        debit = charge_wallet_payment(context.state, debit, amount, context.environment.time_ms)
+    if credit["wallet_class"]:
+        check_wallet_receipt(context.state, credit, amount)
     _move(context, debit, credit, debit["currency"], {f"debits_{stage}": amount}, {f"credits_{stage}": amount})
     expires_ms = context.environment.time_ms + timeout_ms if pending and timeout_ms else None
     _put_transfer(context, args, transfer_id, debit["id"], credit["id"], amount, code, reference, flags, None, expires_ms, stage)
@@ -239,5 +251,6 @@ def _put_transfer(context: TransactionContext, request: dict[str, Any], transfer
 ACTIONS: dict[str, Callable[[TransactionContext, dict[str, Any]], None]] = {
     "create_account": process_create_account,
     "create_transfers": process_create_transfers,
+    "publish_wallet_classes": process_publish_wallet_classes,
 }
 """The contract's actions by name."""
