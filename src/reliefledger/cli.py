@@ -461,6 +461,56 @@ def agency(
         fail(error.message)
 
 
+@app.command()
+def receipt(
+    transaction_id: str = typer.Argument(..., help="The transaction's id (64 hex digits)"),
+    out: Path = typer.Option(..., "--out", help="Where to write the receipt (JSON)"),
+    node_url: Optional[str] = NODE_OPTION,
+) -> None:
+    """Fetch the receipt of a transaction in a block: the transaction, the signed block header and both proofs."""
+    try:
+        with httpx.Client(base_url=node_url or "http://127.0.0.1:8000", timeout=30) as client:
+            response = client.get(f"/v1/receipts/{transaction_id}")
+    except httpx.HTTPError as error:
+        fail(f"cannot reach the node at {node_url}: {error}")
+    answer = response.json()
+    if response.status_code != 200:
+        fail(f"{answer.get('code')}: {answer.get('message')} (HTTP {response.status_code})")
+    try:
+        out.write_text(json.dumps(answer, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot write {out}: {error}")
+    console.print(f"receipt of {transaction_id[:12]}… ({answer['status']['result']}, block {answer['status']['height']}) written to {out}", highlight=False)
+
+
+@app.command("verify-receipt")
+def verify_receipt(
+    file: Path = typer.Argument(..., help="A receipt written by 'reliefledger receipt' or GET /v1/receipts/{id}"),
+    genesis_hash: Optional[str] = typer.Option(None, "--genesis-hash", help="The genesis hash of the chain you trust (GET /v1/genesis)"),
+) -> None:
+    """Check a receipt offline: signatures, the orderer, and both inclusion proofs. Exit 1 when it does not hold."""
+    from reliefledger.ledger.receipts import check_receipt
+
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        fail(f"{file} cannot be read as JSON: {error}")
+    check = check_receipt(document, genesis_hash=genesis_hash)
+    if not check.is_valid:
+        for problem in check.problems:
+            console.print(f"[red]✗[/] {problem}", highlight=False)
+        raise typer.Exit(1)
+    body = check.transaction
+    console.print(f"[green]✓[/] {body['contract']}.{body['action']} signed by {body['signer'][:16]}… is in block {document['status']['height']} "
+                  f"of {document['chain_id']} with result {document['status']['result']}", highlight=False)
+    if body["contract"] == "money" and body["action"] == "create_transfers":
+        for transfer in body["args"]["transfers"]:
+            console.print(f"  transfer {transfer['transfer_id']}: {transfer.get('amount', 'all pending')} fen "
+                          f"{transfer.get('debit_account_id', '')} → {transfer.get('credit_account_id', '')} {transfer.get('reference') or ''}", highlight=False)
+    if genesis_hash is None:
+        console.print(f"genesis {document['genesis_hash']}: compare it with the chain you trust (--genesis-hash)", highlight=False)
+
+
 @app.command("import-households")
 def import_households_command(
     directory: Path = typer.Argument(..., help="Chain folder (its node must not be running: the import runs it)"),

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from reliefledger import __version__
 from reliefledger.ledger.errors import LedgerInputError
 from reliefledger.node.peer import Node
+from reliefledger.node.receipts import build_receipt
 
 TRANSACTION_ID_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 STATUS_BY_CODE = {"too_large": 413, "busy": 503, "halted": 503, "not_found": 404}
@@ -140,6 +141,16 @@ def create_app(node: Node, *, request_bytes_max: int = 128 * 1024, long_poll_sec
         if status is None:
             raise LedgerInputError(f"no transaction {transaction_id} is known here", code="not_found")
         return status
+
+    @app.get("/v1/receipts/{transaction_id}", responses=errors, tags=["transactions"])
+    async def get_receipt(transaction_id: str) -> Any:
+        """A receipt for a transaction in a block: checkable offline with ``reliefledger verify-receipt``."""
+        if not TRANSACTION_ID_PATTERN.match(transaction_id):
+            raise LedgerInputError("a transaction id is 64 lowercase hex digits", code="invalid_id")
+        receipt = build_receipt(node, bytes.fromhex(transaction_id))
+        if receipt is None:
+            raise LedgerInputError(f"transaction {transaction_id} is not in a block here (unknown, or still pending)", code="not_found")
+        return receipt
 
     @app.get("/v1/blocks/{height}", responses=errors, tags=["chain"])
     async def get_block(height: int) -> Any:
