@@ -552,6 +552,65 @@ def import_households_command(
         errors.print(f"[yellow]{outcome.rows_rejected} rows were refused:[/] see {report}")
 
 
+money_app = typer.Typer(help="Disbursement: the monthly run and the bank rail's reconciliation (the node must not be running).", no_args_is_help=True)
+app.add_typer(money_app, name="money")
+
+
+@money_app.command("disburse")
+def money_disburse(
+    directory: Path = typer.Argument(..., help="Chain folder (its node must not be running: the run runs it)"),
+    programme: str = typer.Option(..., help="The programme, e.g. dibao"),
+    region: str = typer.Option(..., help="Pay the enrolled cases within this GB/T 2260 region"),
+    month: str = typer.Option(..., help="The month paid, YYYY-MM"),
+    wallet_budget: str = typer.Option(..., help="The programme's digital-currency (CNY-DC) budget account"),
+    bank_budget: str = typer.Option(..., help="The programme's bank-money (CNY) budget account"),
+    over_cap: str = typer.Option("split", help="When a wallet's cap is reached: split (fill it, the rest to the bank) or redirect (all to the bank)"),
+    staff: str = typer.Option(..., help="Label of the finance officer the payments are signed by"),
+    instructions: Path = typer.Option(Path("payment-instructions.csv"), help="Where to write the bank's payment instruction file"),
+) -> None:
+    """Pay a month to every enrolled case of a programme in a region (never twice); write the bank's instructions."""
+    from reliefledger.node.disbursement import RunSettings, run_disbursement
+
+    settings = RunSettings(programme, region, month, wallet_budget, bank_budget, over_cap)
+    report = _run_with_node(directory, staff, lambda node, member: run_disbursement(node, member.key, settings, instruction_file=instructions))
+    console.print_json(data=report.to_json())
+    if report.not_paid:
+        errors.print(f"[yellow]{len(report.not_paid)} cases were not paid:[/] see not_paid above")
+
+
+@money_app.command("reconcile")
+def money_reconcile(
+    directory: Path = typer.Argument(..., help="Chain folder (its node must not be running)"),
+    statement: Path = typer.Argument(..., help="The bank's statement CSV: instruction_id, status (paid or returned), amount_fen, bank_reference, reason"),
+    staff: str = typer.Option(..., help="Label of the finance officer the settlements are signed by"),
+) -> None:
+    """Post the payments the bank made and void the ones it returned; list the lines that match nothing."""
+    from reliefledger.node.disbursement import reconcile_statement
+
+    report = _run_with_node(directory, staff, lambda node, member: reconcile_statement(node, member.key, statement))
+    console.print_json(data=report.to_json())
+    if report.unmatched:
+        errors.print(f"[yellow]{len(report.unmatched)} statement lines match no pending payment:[/] see unmatched above")
+
+
+def _run_with_node(directory: Path, staff: str, job: Any) -> Any:
+    """Run ``job(node, member)`` on the chain's node in this process; a clear error and exit 1 on bad input."""
+    from reliefledger.node.runtime import open_node
+    from reliefledger.node.staff import StaffDirectory
+
+    chain = ChainDirectory(directory)
+
+    async def run() -> Any:
+        member = StaffDirectory(chain).get(staff)
+        async with open_node(chain) as node:
+            return await job(node, member)
+
+    try:
+        return asyncio.run(run())
+    except LedgerInputError as error:
+        fail(error.message)
+
+
 CASE_STEPS = ("authorisation", "visits", "means-test", "opinion", "notice", "objections", "decision", "refusal-notice", "benefit-changes")
 
 

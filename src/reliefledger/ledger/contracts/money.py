@@ -24,6 +24,7 @@ State keys::
     money/transfer/<id>     {id, debit_account_id, credit_account_id, amount, code, reference, flags,
                              pending_id, timeout_ms, status, posted_amount, height, time_ms, transaction}
     money/totals/<currency> {debits_pending, debits_posted, credits_pending, credits_posted}
+    money/holder/<pseudonym>/<account id>   {kind, currency}: a holder's accounts, for paying them
 """
 
 import re
@@ -64,6 +65,11 @@ def get_transfer_key(transfer_id: str) -> str:
     return f"money/transfer/{transfer_id}"
 
 
+def get_holder_key(holder: str, account_id: str) -> str:
+    """State key listing an account under its holder (a person's or household's pseudonym)."""
+    return f"money/holder/{holder}/{account_id}"
+
+
 def get_totals_key(currency: str) -> str:
     """State key of a currency's running totals."""
     return f"money/totals/{currency}"
@@ -86,10 +92,14 @@ def process_create_account(context: TransactionContext, args: dict[str, Any]) ->
         if kind not in WALLET_KINDS:
             raise Rejection(ResultCode.INVALID_ARGUMENTS, f"only {' and '.join(WALLET_KINDS)} accounts have a wallet class")
         wallet_class = require_wallet_class(context.state, args["wallet_class"])
+    currency = require_string(args, "currency", CURRENCY_PATTERN)
+    holder = require_string(args, "holder", DIGEST_PATTERN) if "holder" in args else None
+    if holder is not None:
+        context.state.put(get_holder_key(holder, account_id), {"currency": currency, "kind": kind})
     context.state.put(get_account_key(account_id), {
         "code": require_integer(args, "code", 0, CODE_MAX) if "code" in args else 0, "wallet_class": wallet_class,
-        "created_height": context.environment.height, "currency": require_string(args, "currency", CURRENCY_PATTERN), "flags": sorted(flags),
-        "holder": require_string(args, "holder", DIGEST_PATTERN) if "holder" in args else None, "id": account_id,
+        "created_height": context.environment.height, "currency": currency, "flags": sorted(flags),
+        "holder": holder, "id": account_id,
         "kind": kind, "owner": context.signer["organisation"], "region": region,
         **dict.fromkeys(BALANCE_FIELDS, 0),
     })

@@ -1,0 +1,312 @@
+"""The monthly disbursement run and the bank rail's reconciliation.
+
+A run pays every enrolled case of a programme within a region its monthly benefit for one month,
+from the case's current enrolment (the decision, and any later increase or decrease), to the
+household's accounts: to its digital-currency wallet when it has one — up to the wallet's class
+cap, the rest split to its bank account or the whole payment redirected there, as the programme
+configures — else to its bank account. A wallet is paid at once; a bank payment is a **pending**
+transfer from the bank budget (the budget is reserved) plus a line in the payment instruction file
+for the bank, and is posted or voided when the bank's statement comes back (``reconcile_statement``).
+
+Transfer ids are ``<programme>.<month>.<case id>.<leg>`` and a case's legs always share one
+transaction, so running a month again never pays twice: a case already paid is reported as such.
+Transfers go to the ledger up to 64 to a transaction; a transaction refused as a whole is retried
+one case at a time so one bad payee cannot hold up the others, and every payment not made is
+reported with its reason.
+"""
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from reliefledger.ledger.contracts.money import get_account_key, get_transfer_key
+from reliefledger.ledger.contracts.wallets import get_room_under_cap
+from reliefledger.ledger.errors import LedgerInputError
+from reliefledger.ledger.regions import is_within
+from reliefledger.ledger.results import ResultCode
+from reliefledger.ledger.transactions import Envelope, TransactionBody, sign_transaction
+from reliefledger.node.keys import KeyFile
+from reliefledger.node.peer import Node
+
+MONTH_PATTERN = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+TRANSFERS_PER_TRANSACTION = 64
+INSTRUCTION_COLUMNS = ("instruction_id", "account_id", "holder", "amount_fen", "reference", "month")
+STATEMENT_COLUMNS = ("instruction_id", "status", "amount_fen", "bank_reference", "reason")
+DISBURSEMENT_CODE = 101
+WAIT_S = 60.0
+
+
+class DisbursementError(LedgerInputError):
+    """A run or reconciliation that cannot start, with the reason; nothing has moved."""
+
+    code = "invalid_disbursement"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What to pay: a programme's enrolled cases within a region, for a month, from which budgets."""
+
+    programme: str
+    region: str
+    month: str
+    wallet_budget: str
+    """The programme's digital-currency (``CNY-DC``) budget account."""
+    bank_budget: str
+    """The programme's bank-money (``CNY``) budget account."""
+    over_cap: str = "split"
+    """``split``: fill the wallet to its cap, the rest to the bank; ``redirect``: all to the bank."""
+
+
+@dataclass
+class RunReport:
+    """What a run did."""
+
+    month: str
+    programme: str
+    region: str
+    cases: int = 0
+    entitled_fen: int = 0
+    to_wallets: dict[str, int] = field(default_factory=lambda: {"payments": 0, "fen": 0})
+    to_banks: dict[str, int] = field(default_factory=lambda: {"payments": 0, "fen": 0})
+    already_paid: int = 0
+    not_paid: list[dict[str, Any]] = field(default_factory=list)
+    instructions: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON."""
+        return {"cases": self.cases, "entitled_fen": self.entitled_fen, "to_wallets": self.to_wallets, "to_banks": self.to_banks,
+                "already_paid": self.already_paid, "not_paid": self.not_paid, "instructions": self.instructions, "month": self.month,
+                "programme": self.programme, "region": self.region}
+
+
+@dataclass(frozen=True)
+class Payment:
+    """One leg of one case's monthly payment."""
+
+    transfer_id: str
+    case_id: str
+    household: str
+    account_id: str
+    amount: int
+    rail: str
+    """``wallet`` (paid at once) or ``bank`` (pending until the statement)."""
+
+
+def plan_payments(node: Node, settings: RunSettings) -> tuple[list[Payment], RunReport]:
+    """The month's payments for every enrolled case, and the cases that cannot be paid (read-only)."""
+    if not MONTH_PATTERN.match(settings.month) or settings.over_cap not in ("split", "redirect"):
+        raise DisbursementError("the month is YYYY-MM and over_cap is split or redirect")
+    for account_id, currency in ((settings.wallet_budget, "CNY-DC"), (settings.bank_budget, "CNY")):
+        account = node.store.get(get_account_key(account_id))
+        if account is None or account["currency"] != currency:
+            raise DisbursementError(f"budget account {account_id!r} does not exist or does not hold {currency}")
+    report = RunReport(settings.month, settings.programme, settings.region)
+    payments: list[Payment] = []
+    for _, case in node.store.iterate_state_prefix("assistance/case/"):
+        if case["programme"] != settings.programme or case["status"] != "enrolled" or not is_within(case["region"], settings.region):
+            continue
+        enrolment = case["enrolment"]
+        amount = enrolment["monthly_benefit_fen"]
+        if enrolment["from_month"] > settings.month or amount <= 0:
+            continue
+        report.cases += 1
+        report.entitled_fen += amount
+        base = f"{settings.programme}.{settings.month}.{case['id']}"
+        if any(node.store.get(get_transfer_key(f"{base}.{rail}")) is not None for rail in ("wallet", "bank")):
+            report.already_paid += 1  # a case's legs go in one transaction: either all of them were made or none
+            continue
+        legs = _split(node, case, amount, settings)
+        if isinstance(legs, str):
+            report.not_paid.append({"case_id": case["id"], "amount_fen": amount, "reason": legs})
+            continue
+        payments.extend(legs)
+    return payments, report
+
+
+async def run_disbursement(node: Node, key: KeyFile, settings: RunSettings, *, instruction_file: Path | None = None,
+                           progress: Callable[[int], None] | None = None) -> RunReport:
+    """Pay the month; write the bank's payment instruction file; answer the report."""
+    payments, report = plan_payments(node, settings)
+    for rail, budget in (("wallet", settings.wallet_budget), ("bank", settings.bank_budget)):
+        needed = sum(payment.amount for payment in payments if payment.rail == rail)
+        account = node.store.get(get_account_key(budget))
+        available = account["credits_posted"] - account["debits_posted"] - account["debits_pending"]
+        if needed > available:
+            raise DisbursementError(f"budget {budget} holds {available} fen; this month's {rail} payments need {needed} fen. Nothing was paid.")
+    refusals = await _submit(node, key, settings, payments, progress)
+    for payment in payments:
+        if payment.transfer_id in refusals:
+            report.not_paid.append({"case_id": payment.case_id, "amount_fen": payment.amount, "reason": refusals[payment.transfer_id]})
+            continue
+        target = report.to_wallets if payment.rail == "wallet" else report.to_banks
+        target["payments"] += 1
+        target["fen"] += payment.amount
+    if instruction_file is not None:
+        bank = [payment for payment in payments if payment.rail == "bank" and payment.transfer_id not in refusals]
+        _write_instructions(node, instruction_file, bank, settings.month)
+        report.instructions = len(bank)
+    return report
+
+
+@dataclass
+class ReconcileReport:
+    """What a bank statement settled."""
+
+    paid: int = 0
+    returned: int = 0
+    already_settled: int = 0
+    unmatched: list[dict[str, Any]] = field(default_factory=list)
+    """Statement lines that match no pending payment, or disagree with it."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON."""
+        return {"paid": self.paid, "returned": self.returned, "already_settled": self.already_settled, "unmatched": self.unmatched}
+
+
+async def reconcile_statement(node: Node, key: KeyFile, statement: Path) -> ReconcileReport:
+    """Post the payments the bank made, void the ones it returned (the money goes back to the budget)."""
+    report = ReconcileReport()
+    envelopes: list[tuple[str, Envelope]] = []
+    for number, row in enumerate(_read_statement(statement), start=2):
+        instruction, status = row["instruction_id"], row["status"]
+        pending = node.store.get(get_transfer_key(instruction)) if instruction else None
+        amount = int(row["amount_fen"]) if row["amount_fen"].isdigit() else None
+        problem = None
+        if pending is None or pending["flags"] != ["pending"]:
+            problem = "no pending payment has this instruction id"
+        elif status not in ("paid", "returned"):
+            problem = f"status {status!r} is neither paid nor returned"
+        elif amount != pending["amount"]:
+            problem = f"the bank reports {row['amount_fen']} fen; the instruction was {pending['amount']} fen"
+        if problem is not None:
+            report.unmatched.append({"line": number, "instruction_id": instruction, "reason": problem})
+            continue
+        if pending["status"] != "pending":
+            report.already_settled += 1
+            continue
+        flag = "post_pending" if status == "paid" else "void_pending"
+        transfer = {"transfer_id": f"{instruction}.{status}", "code": DISBURSEMENT_CODE, "pending_id": instruction, "flags": [flag]}
+        envelopes.append((status, _sign(node, key, [transfer], f"{instruction}.{status}")))
+    results = await _submit_envelopes(node, [envelope for _, envelope in envelopes])
+    for (status, envelope), code in zip(envelopes, results):
+        if code is ResultCode.OK:
+            report.paid += status == "paid"
+            report.returned += status == "returned"
+        else:
+            report.unmatched.append({"instruction_id": envelope.body.args["transfers"][0]["pending_id"], "reason": f"refused by the ledger: {code.label}"})
+    return report
+
+
+def list_outstanding(node: Node, programme: str, month: str) -> list[dict[str, Any]]:
+    """Bank payments of a month still pending: instructions the bank has not answered."""
+    prefix = f"money/transfer/{programme}.{month}."
+    return [{"instruction_id": transfer["id"], "amount_fen": transfer["amount"], "account_id": transfer["credit_account_id"]}
+            for _, transfer in node.store.iterate_state_prefix(prefix) if transfer["flags"] == ["pending"] and transfer["status"] == "pending"]
+
+
+def _split(node: Node, case: dict[str, Any], amount: int, settings: RunSettings) -> list[Payment] | str:
+    accounts: dict[str, dict[str, Any]] = {}
+    for holder_key, _ in node.store.iterate_state_prefix(f"money/holder/{case['household']}/"):
+        account = node.store.get(get_account_key(holder_key.rsplit("/", 1)[1]))
+        if account is not None:
+            accounts.setdefault(account["kind"], account)
+    wallet, bank = accounts.get("beneficiary_wallet"), accounts.get("beneficiary_bank_account")
+    base = f"{settings.programme}.{settings.month}.{case['id']}"
+
+    def leg(account: dict[str, Any], value: int, rail: str) -> Payment:
+        return Payment(f"{base}.{rail}", case["id"], case["household"], account["id"], value, rail)
+
+    if wallet is not None and wallet["currency"] == "CNY-DC":
+        room = get_room_under_cap(node.store, wallet)
+        if room is None or amount <= room:
+            return [leg(wallet, amount, "wallet")]
+        if bank is None:
+            return f"the wallet can take {room} fen more and the household has no bank account"
+        if settings.over_cap == "split" and room > 0:
+            return [leg(wallet, room, "wallet"), leg(bank, amount - room, "bank")]
+        return [leg(bank, amount, "bank")]
+    if bank is not None and bank["currency"] == "CNY":
+        return [leg(bank, amount, "bank")]
+    return "the household has no wallet or bank account on the ledger"
+
+
+async def _submit(node: Node, key: KeyFile, settings: RunSettings, payments: list[Payment], progress: Callable[[int], None] | None) -> dict[str, str]:
+    """Order the payments 64 to a transaction; answer the reason of every payment not made."""
+    def transfer(payment: Payment) -> dict[str, Any]:
+        budget = settings.wallet_budget if payment.rail == "wallet" else settings.bank_budget
+        item = {"transfer_id": payment.transfer_id, "code": DISBURSEMENT_CODE, "debit_account_id": budget, "credit_account_id": payment.account_id,
+                "amount": payment.amount, "reference": payment.case_id}
+        return {**item, "flags": ["pending"]} if payment.rail == "bank" else item
+
+    chunks: list[list[Payment]] = [[]]
+    for payment in payments:  # the legs of one case always share a transaction (they are consecutive)
+        closes_case = not chunks[-1] or chunks[-1][-1].case_id != payment.case_id
+        if closes_case and len(chunks[-1]) >= TRANSFERS_PER_TRANSACTION - 1:
+            chunks.append([])
+        chunks[-1].append(payment)
+    chunks = [chunk for chunk in chunks if chunk]
+    envelopes = [_sign(node, key, [transfer(payment) for payment in chunk], f"{chunk[0].transfer_id}+{len(chunk)}") for chunk in chunks]
+    refusals: dict[str, str] = {}
+    retry: list[list[Payment]] = []
+    for chunk, code in zip(chunks, await _submit_envelopes(node, envelopes)):
+        if code is not ResultCode.OK:
+            retry.extend(_group_by_case(chunk))
+        if progress is not None:
+            progress(len(chunk))
+    singles = [_sign(node, key, [transfer(payment) for payment in legs], legs[0].transfer_id) for legs in retry]
+    for legs, code in zip(retry, await _submit_envelopes(node, singles)):
+        if code not in (ResultCode.OK, ResultCode.TRANSFER_EXISTS):
+            refusals.update(dict.fromkeys((payment.transfer_id for payment in legs), code.label))
+    return refusals
+
+
+def _group_by_case(payments: list[Payment]) -> list[list[Payment]]:
+    groups: dict[str, list[Payment]] = {}
+    for payment in payments:
+        groups.setdefault(payment.case_id, []).append(payment)
+    return list(groups.values())
+
+
+def _sign(node: Node, key: KeyFile, transfers: list[dict[str, Any]], nonce: str) -> Envelope:
+    body = TransactionBody(node.genesis.chain_id, "money", "create_transfers", {"transfers": transfers}, key.public_key, nonce[:64],
+                           max(node.clock_ms(), node.tip.time_ms) + 3_600_000)
+    return sign_transaction(key.suite, key.seed, body)
+
+
+async def _submit_envelopes(node: Node, envelopes: list[Envelope]) -> list[ResultCode]:
+    """Submit and wait for every final status; a submission refused at the edge counts as its error."""
+    codes: list[ResultCode] = []
+    for start in range(0, len(envelopes), 1024):
+        batch = envelopes[start:start + 1024]
+        answers = await node.submit_envelopes(batch)
+        for envelope, answer in zip(batch, answers):
+            if isinstance(answer, LedgerInputError):
+                raise DisbursementError(f"the node refused a payment transaction: {answer}")
+        for envelope in batch:
+            status = await node.wait_for_final_status(envelope.id, WAIT_S, with_proofs=False)
+            if status is None or status["status"] == "pending":
+                raise DisbursementError("a payment transaction was not committed in time; run again to finish (nothing is paid twice)")
+            codes.append(ResultCode(status["code"]))
+    return codes
+
+
+def _write_instructions(node: Node, path: Path, payments: list[Payment], month: str) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(INSTRUCTION_COLUMNS)
+        for payment in payments:
+            writer.writerow([payment.transfer_id, payment.account_id, payment.household, payment.amount, payment.case_id, month])
+
+
+def _read_statement(path: Path) -> list[dict[str, str]]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            missing = [column for column in ("instruction_id", "status", "amount_fen") if column not in (reader.fieldnames or [])]
+            if missing:
+                raise DisbursementError(f"{path}: the statement has no {', '.join(missing)} column")
+            return [{column: (row.get(column) or "").strip() for column in STATEMENT_COLUMNS} for row in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DisbursementError(f"{path} cannot be read: {error}") from None
