@@ -216,3 +216,35 @@ def test_the_independent_audit_recomputes_the_books_from_the_transfers(network: 
     totals = dict(network.state.values)
     totals[get_totals_key("CNY")] = {**totals[get_totals_key("CNY")], "credits_posted": 1}
     assert "totals" in find_money_fault(sorted(totals.items()))
+
+
+def test_earmarked_funds_are_spent_only_at_allowed_merchants_and_the_rest_returns_at_expiry(network: Network) -> None:
+    from reliefledger.store.money_audit import find_money_fault
+
+    expires = network.time_ms + 30 * 24 * HOUR_MS
+    earmark = {"categories": ["education", "school_uniform"], "expires_ms": expires, "return_account_id": "budget"}
+    assert network.run(
+        account(network, "school", "merchant", category="education"),
+        account(network, "grocer", "merchant", category="grocery"),
+        account(network, "edu-a", earmark=earmark, holder="a" * 64),
+        account(network, "edu-x", earmark={**earmark, "return_account_id": "nowhere"}),
+        account(network, "edu-y", earmark={**earmark, "return_account_id": "digital"}),
+        account(network, "edu-z", earmark={**earmark, "categories": []}),
+        account(network, "edu-w", earmark={**earmark, "expires_ms": network.time_ms - 1}),
+        account(network, "shop-cat", "treasury", category="grocery"),
+    ) == [OK, OK, OK, ResultCode.ACCOUNT_NOT_FOUND, ResultCode.CURRENCY_MISMATCH, ResultCode.INVALID_ARGUMENTS, ResultCode.INVALID_ARGUMENTS,
+          ResultCode.INVALID_ARGUMENTS]
+    assert network.run(transfer(network, "subsidy", "budget", "edu-a", 100_000, code=210, reference="a7.education")) == [OK]
+    assert network.run(transfer(network, "books", "edu-a", "school", 30_000), transfer(network, "food", "edu-a", "grocer", 5_000),
+                       transfer(network, "cash", "edu-a", "wallet-b", 5_000)) == [OK, ResultCode.EARMARK_CATEGORY, ResultCode.EARMARK_CATEGORY]
+    budget_before = spendable(network, "budget")
+    network.run(time_ms=expires - 1)
+    assert spendable(network, "edu-a") == 70_000
+    network.run(time_ms=expires)  # the first block at the expiry returns the unspent part
+    assert spendable(network, "edu-a") == 0 and spendable(network, "budget") == budget_before + 70_000
+    returned = network.state.get(get_transfer_key("earmark-return.edu-a"))
+    assert returned["amount"] == 70_000 and returned["credit_account_id"] == "budget" and returned["code"] == 900
+    assert network.run(transfer(network, "late", "edu-a", "school", 1)) == [ResultCode.EARMARK_EXPIRED]
+    network.run(time_ms=expires + 48 * HOUR_MS)  # nothing is returned twice
+    assert spendable(network, "budget") == budget_before + 70_000
+    assert find_money_fault(network.state.iterate_state_prefix("money/")) is None

@@ -89,6 +89,8 @@ class ResultCode(IntEnum):
     WALLET_PER_PAYMENT_LIMIT = 615
     WALLET_DAILY_LIMIT = 616
     WALLET_YEARLY_LIMIT = 617
+    EARMARK_CATEGORY = 618
+    EARMARK_EXPIRED = 619
 
     @property
     def is_committed(self) -> bool:

@@ -34,7 +34,9 @@ from reliefledger.ledger import limits
 from reliefledger.ledger.contracts.arguments import require_choice, require_fields, require_integer, require_string
 from reliefledger.ledger.contracts.authorisation import ADMIN, FINANCE_OFFICER, require_role_in_region
 from reliefledger.ledger.contracts.context import TransactionContext
+from reliefledger.ledger.contracts.earmarks import check_earmarked_payment, require_earmark
 from reliefledger.ledger.contracts.money_expiry import schedule_expiry, take_due_expiries
+from reliefledger.ledger.contracts.money_keys import get_account_key, get_holder_key, get_totals_key, get_transfer_key
 from reliefledger.ledger.contracts.registry import DIGEST_PATTERN
 from reliefledger.ledger.contracts.wallets import charge_wallet_payment, check_wallet_receipt, process_publish_wallet_classes, require_wallet_class
 from reliefledger.ledger.errors import require
@@ -46,6 +48,10 @@ ACCOUNT_KINDS = ("central_bank", "treasury", "programme_budget", "township_reser
 ACCOUNT_FLAGS = ("debits_must_not_exceed_credits", "credits_must_not_exceed_debits")
 TRANSFER_FLAGS = ("pending", "post_pending", "void_pending")
 WALLET_KINDS = ("beneficiary_wallet", "merchant")
+EARMARK_PREFIX = "earmark:"
+"""Expiry schedule entries of earmarked accounts (pending transfers are filed by their id)."""
+EARMARK_RETURN_CODE = 900
+"""The code of the transfer that returns an expired earmark's unspent part."""
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}(?:-[A-Z0-9]{1,8})?$")
 """``CNY`` for bank money, ``CNY-DC`` for the digital currency: different currencies never mix."""
 TRANSFERS_PER_TRANSACTION_MAX = 64
@@ -55,29 +61,9 @@ MOVERS = (FINANCE_OFFICER, ADMIN)
 """Who opens accounts and moves money for its organisation."""
 
 
-def get_account_key(account_id: str) -> str:
-    """State key of an account."""
-    return f"money/account/{account_id}"
-
-
-def get_transfer_key(transfer_id: str) -> str:
-    """State key of a transfer."""
-    return f"money/transfer/{transfer_id}"
-
-
-def get_holder_key(holder: str, account_id: str) -> str:
-    """State key listing an account under its holder (a person's or household's pseudonym)."""
-    return f"money/holder/{holder}/{account_id}"
-
-
-def get_totals_key(currency: str) -> str:
-    """State key of a currency's running totals."""
-    return f"money/totals/{currency}"
-
-
 def process_create_account(context: TransactionContext, args: dict[str, Any]) -> None:
     """Open an account owned by the signer's organisation (never deleted)."""
-    require_fields(args, {"account_id", "kind", "currency"}, {"holder", "region", "flags", "code", "wallet_class"})
+    require_fields(args, {"account_id", "kind", "currency"}, {"holder", "region", "flags", "code", "wallet_class", "earmark", "category"})
     account_id = require_string(args, "account_id", IDENTIFIER_PATTERN)
     region = require_string(args, "region", REGION_PATTERN) if "region" in args else context.signer["region"]
     require_role_in_region(context, MOVERS, region)
@@ -93,16 +79,22 @@ def process_create_account(context: TransactionContext, args: dict[str, Any]) ->
             raise Rejection(ResultCode.INVALID_ARGUMENTS, f"only {' and '.join(WALLET_KINDS)} accounts have a wallet class")
         wallet_class = require_wallet_class(context.state, args["wallet_class"])
     currency = require_string(args, "currency", CURRENCY_PATTERN)
+    earmark = require_earmark(context, args, kind, currency)
+    if "category" in args and kind != "merchant":
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, "only a merchant has a category")
+    category = require_string(args, "category", IDENTIFIER_PATTERN) if "category" in args else None
     holder = require_string(args, "holder", DIGEST_PATTERN) if "holder" in args else None
     if holder is not None:
         context.state.put(get_holder_key(holder, account_id), {"currency": currency, "kind": kind})
     context.state.put(get_account_key(account_id), {
         "code": require_integer(args, "code", 0, CODE_MAX) if "code" in args else 0, "wallet_class": wallet_class,
         "created_height": context.environment.height, "currency": currency, "flags": sorted(flags),
-        "holder": holder, "id": account_id,
+        "holder": holder, "id": account_id, "category": category, "earmark": earmark,
         "kind": kind, "owner": context.signer["organisation"], "region": region,
         **dict.fromkeys(BALANCE_FIELDS, 0),
     })
+    if earmark is not None:
+        schedule_expiry(context.state, f"{EARMARK_PREFIX}{account_id}", earmark["expires_ms"])
 
 
 def process_create_transfers(context: TransactionContext, args: dict[str, Any]) -> None:
@@ -136,6 +128,7 @@ def _create_transfer(context: TransactionContext, args: dict[str, Any]) -> str:
     if flags in (["post_pending"], ["void_pending"]):
         return _resolve_pending(context, args, transfer_id, flags[0], code, reference)
     debit, credit = _require_accounts(context, args)
+    check_earmarked_payment(debit, credit, context.environment.time_ms)
     amount = require_integer(args, "amount", 1, limits.INTEGER_ABSOLUTE_MAX)
     pending = flags == ["pending"]
     timeout_ms = require_integer(args, "timeout_ms", 0, limits.VALIDITY_MS_MAX * 52) if pending and "timeout_ms" in args else 0
@@ -188,9 +181,34 @@ def _resolve_pending(context: TransactionContext, args: dict[str, Any], transfer
 
 
 def process_block_start(time_ms: int, state: Any) -> None:
-    """Expire every pending transfer due by the block's time, before its transactions run."""
-    for transfer_id in take_due_expiries(state, time_ms):
-        release_expired(state, transfer_id, time_ms)
+    """Before a block's transactions: expire every pending transfer due by the block's time, and
+    return the unspent part of every earmarked account that has expired."""
+    for entry in take_due_expiries(state, time_ms):
+        if entry.startswith(EARMARK_PREFIX):
+            return_unspent(state, entry.removeprefix(EARMARK_PREFIX), time_ms)
+        else:
+            release_expired(state, entry, time_ms)
+
+
+def return_unspent(state: Any, account_id: str, time_ms: int) -> None:
+    """Move what an expired earmarked account can still spend back to its return account, as a
+    transfer like any other (``earmark-return.<account>``), so the books and the audit see it."""
+    account = state.get(get_account_key(account_id))
+    unspent = account["credits_posted"] - account["debits_posted"] - account["debits_pending"]
+    if unspent <= 0:
+        return
+    target = state.get(get_account_key(account["earmark"]["return_account_id"]))
+    totals = state.get(get_totals_key(account["currency"]))
+    state.put(get_account_key(account_id), {**account, "debits_posted": account["debits_posted"] + unspent})
+    state.put(get_account_key(target["id"]), {**target, "credits_posted": target["credits_posted"] + unspent})
+    state.put(get_totals_key(account["currency"]), {**totals, "debits_posted": totals["debits_posted"] + unspent,
+                                                    "credits_posted": totals["credits_posted"] + unspent})
+    transfer_id = f"earmark-return.{account_id}"
+    state.put(get_transfer_key(transfer_id), {
+        "amount": unspent, "code": EARMARK_RETURN_CODE, "credit_account_id": target["id"], "debit_account_id": account_id, "expires_ms": None,
+        "flags": [], "height": None, "id": transfer_id, "pending_id": None, "posted_amount": unspent, "reference": account_id, "request": None,
+        "resolved_by": None, "status": "posted", "time_ms": time_ms, "transaction": None,
+    })
 
 
 def release_expired(state: Any, transfer_id: str, time_ms: int) -> None:
