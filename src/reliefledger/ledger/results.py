@@ -91,6 +91,9 @@ class ResultCode(IntEnum):
     WALLET_YEARLY_LIMIT = 617
     EARMARK_CATEGORY = 618
     EARMARK_EXPIRED = 619
+    BAD_HOLDER_SIGNATURE = 620
+    DOUBLE_SPEND = 621
+    OFFLINE_LIMIT = 622
 
     @property
     def is_committed(self) -> bool:

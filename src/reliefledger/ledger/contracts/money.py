@@ -38,6 +38,7 @@ from reliefledger.ledger.contracts.earmarks import check_earmarked_payment, requ
 from reliefledger.ledger.contracts.money_expiry import schedule_expiry, take_due_expiries
 from reliefledger.ledger.contracts.money_keys import get_account_key, get_holder_key, get_totals_key, get_transfer_key
 from reliefledger.ledger.contracts.registry import DIGEST_PATTERN
+from reliefledger.ledger.contracts.retail import PAYMENT_FIELDS, check_counter, process_report_double_spend, require_holder_payment
 from reliefledger.ledger.contracts.wallets import charge_wallet_payment, check_wallet_receipt, process_publish_wallet_classes, require_wallet_class
 from reliefledger.ledger.errors import require
 from reliefledger.ledger.genesis import IDENTIFIER_PATTERN, REGION_PATTERN
@@ -51,6 +52,9 @@ WALLET_KINDS = ("beneficiary_wallet", "merchant")
 EARMARK_PREFIX = "earmark:"
 """Expiry schedule entries of earmarked accounts (pending transfers are filed by their id)."""
 EARMARK_RETURN_CODE = 900
+RETAIL_CODE = 300
+"""The code of a retail payment at a merchant."""
+KEY_PATTERN = re.compile(r"^[0-9a-f]{64,256}$")
 """The code of the transfer that returns an expired earmark's unspent part."""
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}(?:-[A-Z0-9]{1,8})?$")
 """``CNY`` for bank money, ``CNY-DC`` for the digital currency: different currencies never mix."""
@@ -63,7 +67,7 @@ MOVERS = (FINANCE_OFFICER, ADMIN)
 
 def process_create_account(context: TransactionContext, args: dict[str, Any]) -> None:
     """Open an account owned by the signer's organisation (never deleted)."""
-    require_fields(args, {"account_id", "kind", "currency"}, {"holder", "region", "flags", "code", "wallet_class", "earmark", "category"})
+    require_fields(args, {"account_id", "kind", "currency"}, {"holder", "region", "flags", "code", "wallet_class", "earmark", "category", "holder_key"})
     account_id = require_string(args, "account_id", IDENTIFIER_PATTERN)
     region = require_string(args, "region", REGION_PATTERN) if "region" in args else context.signer["region"]
     require_role_in_region(context, MOVERS, region)
@@ -83,13 +87,16 @@ def process_create_account(context: TransactionContext, args: dict[str, Any]) ->
     if "category" in args and kind != "merchant":
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "only a merchant has a category")
     category = require_string(args, "category", IDENTIFIER_PATTERN) if "category" in args else None
+    if "holder_key" in args and kind != "beneficiary_wallet":
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, "only a wallet has a holder key")
+    holder_key = require_string(args, "holder_key", KEY_PATTERN) if "holder_key" in args else None
     holder = require_string(args, "holder", DIGEST_PATTERN) if "holder" in args else None
     if holder is not None:
         context.state.put(get_holder_key(holder, account_id), {"currency": currency, "kind": kind})
     context.state.put(get_account_key(account_id), {
         "code": require_integer(args, "code", 0, CODE_MAX) if "code" in args else 0, "wallet_class": wallet_class,
         "created_height": context.environment.height, "currency": currency, "flags": sorted(flags),
-        "holder": holder, "id": account_id, "category": category, "earmark": earmark,
+        "holder": holder, "holder_key": holder_key, "id": account_id, "category": category, "earmark": earmark,
         "kind": kind, "owner": context.signer["organisation"], "region": region,
         **dict.fromkeys(BALANCE_FIELDS, 0),
     })
@@ -135,6 +142,16 @@ def _create_transfer(context: TransactionContext, args: dict[str, Any]) -> str:
     if "timeout_ms" in args and not pending:
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "only a pending transfer has a timeout")
     stage = "pending" if pending else "posted"
+    _check_and_move(context, debit, credit, amount, stage)
+    expires_ms = context.environment.time_ms + timeout_ms if pending and timeout_ms else None
+    _put_transfer(context, args, transfer_id, debit["id"], credit["id"], amount, code, reference, flags, None, expires_ms, stage)
+    if expires_ms is not None:
+        schedule_expiry(context.state, transfer_id, expires_ms)
+    return debit["currency"]
+
+
+def _check_and_move(context: TransactionContext, debit: dict[str, Any], credit: dict[str, Any], amount: int, stage: str) -> None:
+    """Check the balance limits and wallet limits of a new transfer, then move the money."""
     if "debits_must_not_exceed_credits" in debit["flags"] and debit["debits_pending"] + debit["debits_posted"] + amount > debit["credits_posted"]:
         raise Rejection(ResultCode.EXCEEDS_CREDITS, f"account {debit['id']} would pay out more than it holds")
     if "credits_must_not_exceed_debits" in credit["flags"] and credit["credits_pending"] + credit["credits_posted"] + amount > credit["debits_posted"]:
@@ -144,11 +161,26 @@ def _create_transfer(context: TransactionContext, args: dict[str, Any]) -> str:
     if credit["wallet_class"]:
         check_wallet_receipt(context.state, credit, amount)
     _move(context, debit, credit, debit["currency"], {f"debits_{stage}": amount}, {f"credits_{stage}": amount})
-    expires_ms = context.environment.time_ms + timeout_ms if pending and timeout_ms else None
-    _put_transfer(context, args, transfer_id, debit["id"], credit["id"], amount, code, reference, flags, None, expires_ms, stage)
-    if expires_ms is not None:
-        schedule_expiry(context.state, transfer_id, expires_ms)
-    return debit["currency"]
+
+
+def process_pay_merchant(context: TransactionContext, args: dict[str, Any]) -> None:
+    """A retail payment the wallet's holder signed, submitted by the merchant's bank (``retail.py``)."""
+    require_fields(args, {*PAYMENT_FIELDS, "holder_signature"}, {"offline"})
+    wallet, merchant, amount, counter = require_holder_payment(context, args)
+    if merchant["owner"] != context.signer["organisation"]:
+        raise Rejection(ResultCode.NOT_AUTHORISED, f"only {merchant['owner']}, the merchant's bank, submits its payments")
+    require_role_in_region(context, MOVERS, merchant["region"])
+    if wallet["currency"] != merchant["currency"]:
+        raise Rejection(ResultCode.CURRENCY_MISMATCH, "the wallet and the merchant hold different currencies")
+    offline = args.get("offline", False)
+    if type(offline) is not bool:
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, "offline is true or false")
+    transfer_id = check_counter(context, wallet, args, counter, offline, amount)
+    check_earmarked_payment(wallet, merchant, context.environment.time_ms)
+    _check_and_move(context, wallet, merchant, amount, "posted")
+    _put_transfer(context, args, transfer_id, wallet["id"], merchant["id"], amount, RETAIL_CODE, args["request_id"], [], None, None, "posted")
+    totals = context.state.get(get_totals_key(wallet["currency"]))
+    require(totals["debits_posted"] == totals["credits_posted"], f"money is not conserved in {wallet['currency']}")
 
 
 def _resolve_pending(context: TransactionContext, args: dict[str, Any], transfer_id: str, action: str, code: int, reference: str | None) -> str:
@@ -279,6 +311,8 @@ def _put_transfer(context: TransactionContext, request: dict[str, Any], transfer
 ACTIONS: dict[str, Callable[[TransactionContext, dict[str, Any]], None]] = {
     "create_account": process_create_account,
     "create_transfers": process_create_transfers,
+    "pay_merchant": process_pay_merchant,
     "publish_wallet_classes": process_publish_wallet_classes,
+    "report_double_spend": process_report_double_spend,
 }
 """The contract's actions by name."""
