@@ -593,6 +593,30 @@ def money_reconcile(
         errors.print(f"[yellow]{len(report.unmatched)} statement lines match no pending payment:[/] see unmatched above")
 
 
+@money_app.command("settle-fees")
+def money_settle_fees(
+    directory: Path = typer.Argument(..., help="Chain folder (its node must not be running)"),
+    requester: str = typer.Option(..., help="The organisation that asked the queries and pays for them"),
+    month: str = typer.Option(..., help="The month settled, YYYY-MM (China time)"),
+    payer_account: str = typer.Option(..., help="The requester's account the fees are paid from"),
+    fee_fen: int = typer.Option(..., help="The fee for one answered query, in fen"),
+    agency_account: list[str] = typer.Option([], help="AGENCY=ACCOUNT: an agency's fee account (repeat for each agency)"),
+    asset: str = typer.Option("CNY-DC", help="The settlement asset (currency code): CNY-DC, CNY, or a permitted regulated stablecoin's code"),
+    staff: str = typer.Option(..., help="Label of the requester's finance officer"),
+) -> None:
+    """Pay each agency for the queries it answered for the requester in a month (never twice)."""
+    from reliefledger.node.service_fees import FeeSettings, settle_fees
+
+    pairs = [item.split("=", 1) for item in agency_account]
+    if any(len(pair) != 2 or not all(pair) for pair in pairs):
+        fail("--agency-account is AGENCY=ACCOUNT")
+    settings = FeeSettings(requester, month, payer_account, fee_fen, dict(pairs), asset)
+    report = _run_with_node(directory, staff, lambda node, member: settle_fees(node, member.key, settings))
+    console.print_json(data=report.to_json())
+    if report.not_paid:
+        errors.print(f"[yellow]{len(report.not_paid)} agencies were not paid:[/] see not_paid above")
+
+
 def _run_with_node(directory: Path, staff: str, job: Any) -> Any:
     """Run ``job(node, member)`` on the chain's node in this process; a clear error and exit 1 on bad input."""
     from reliefledger.node.runtime import open_node

@@ -165,3 +165,45 @@ def test_the_ledger_refuses_a_means_test_naming_answers_not_given(tmp_path):
     codes, with_all = run(tmp_path, scenario)
     assert codes == dict.fromkeys(("invented", "altered", "unknown", "borrowed"), "answer_not_recorded")
     assert with_all["complete"] and with_all["case"]["assessment"]["source"] == "data_sharing"  # the recorded answers are accepted
+
+
+def test_the_requester_pays_each_agency_for_its_answered_queries_once(tmp_path):
+    from reliefledger.node.service_fees import FeeError, FeeSettings, settle_fees
+
+    async def scenario(casework, worker, plans, node):
+        await casework.record_authorisation(worker, "a1.dibao", {"signed": True})
+        await run_means_test(casework, worker, "a1.dibao", plans)
+        from reliefledger.node.desk import admit_staff
+        from reliefledger.node.directory import ChainDirectory
+
+        directory = ChainDirectory(tmp_path / "chain")
+        await admit_staff(directory, node, organisation="civil-affairs", label="finance", roles=["finance_officer"], region="110000")
+        finance = StaffDirectory(directory).get("finance")
+        dc = {"currency": "CNY-DC"}
+        await casework.submit(finance, "money", "create_account", {"account_id": "dc-treasury", "kind": "treasury", **dc})
+        await casework.submit(finance, "money", "create_account", {"account_id": "civil-fees", "kind": "programme_budget", "flags": ["debits_must_not_exceed_credits"], **dc})
+        await casework.submit(finance, "money", "create_transfers", {"transfers": [{"transfer_id": "fund", "code": 1, "debit_account_id": "dc-treasury",
+                                                                                  "credit_account_id": "civil-fees", "amount": 10_000}]})
+        accounts = {}
+        for plan, service in plans[:3]:  # natural resources has not opened a fee account
+            await casework.submit(StaffMember(plan.agency, service.key), "money", "create_account", {"account_id": f"fees.{plan.agency}", "kind": "service_provider", **dc})
+            accounts[plan.agency] = f"fees.{plan.agency}"
+        settings = FeeSettings("civil-affairs", "2026-01", "civil-fees", 50, accounts)
+        first = await settle_fees(node, finance.key, settings)
+        again = await settle_fees(node, finance.key, settings)
+        other_month = await settle_fees(node, finance.key, FeeSettings("civil-affairs", "2026-02", "civil-fees", 50, accounts))
+        wrong_asset = None
+        try:
+            await settle_fees(node, finance.key, FeeSettings("civil-affairs", "2026-01", "civil-fees", 50, accounts, asset="CNY"))
+        except FeeError as error:
+            wrong_asset = error
+        balances = {name: node.store.get(f"money/account/{name}")["credits_posted"] for name in accounts.values()}
+        return first, again, other_month, wrong_asset, balances
+
+    first, again, other_month, wrong_asset, balances = run(tmp_path, scenario)
+    assert first.queries == {agency: 1 for agency in AGENCIES} and first.paid == {"tax": 50, "operator-bank": 50, "public-security": 50}
+    assert [entry["agency"] for entry in first.not_paid] == ["natural-resources"]
+    assert sorted(again.already_paid) == ["operator-bank", "public-security", "tax"] and again.paid == {}
+    assert other_month.queries == {} and wrong_asset is not None and "CNY" in str(wrong_asset)
+    assert balances == {"fees.tax": 50, "fees.operator-bank": 50, "fees.public-security": 50}
+
