@@ -617,6 +617,30 @@ def money_settle_fees(
         errors.print(f"[yellow]{len(report.not_paid)} agencies were not paid:[/] see not_paid above")
 
 
+@money_app.command("budget-report")
+def money_budget_report(
+    directory: Path = typer.Argument(..., help="Chain folder (read-only: the node may be running)"),
+    currency: str = typer.Option("CNY", help="The currency reported: CNY or CNY-DC"),
+) -> None:
+    """The budget flow level by level (received from above, sent below, paid to payees, reserved, held), reconciled."""
+    from reliefledger.node.budget_flow import report_budget_flow
+    from reliefledger.store.block_store import BlockStore
+
+    chain = ChainDirectory(directory)
+    try:
+        chain.read_genesis()
+        store = BlockStore(chain.store_path, read_only=True)
+    except LedgerInputError as error:
+        fail(error.message)
+    try:
+        report = report_budget_flow(store.iterate_state_prefix("money/"), currency)
+    finally:
+        store.close()
+    console.print_json(data=report.to_json())
+    if report.problems:
+        raise typer.Exit(1)
+
+
 def _run_with_node(directory: Path, staff: str, job: Any) -> Any:
     """Run ``job(node, member)`` on the chain's node in this process; a clear error and exit 1 on bad input."""
     from reliefledger.node.runtime import open_node

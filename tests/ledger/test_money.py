@@ -248,3 +248,35 @@ def test_earmarked_funds_are_spent_only_at_allowed_merchants_and_the_rest_return
     network.run(time_ms=expires + 48 * HOUR_MS)  # nothing is returned twice
     assert spendable(network, "budget") == budget_before + 70_000
     assert find_money_fault(network.state.iterate_state_prefix("money/")) is None
+
+
+def test_the_budget_flow_reconciles_level_by_level() -> None:
+    from reliefledger.node.budget_flow import report_budget_flow
+
+    network = Network.create("ed25519-sha256")
+    finance = 30
+    assert network.run(network.sign(1, "admit_member", {"public_key": network.key(finance).hex, "roles": ["finance_officer"]}))[0].label == "ok"
+    money = lambda action, **args: network.sign(finance, action, args, contract="money")  # noqa: E731
+    pay = lambda transfer_id, debit, credit, amount, **extra: money("create_transfers", transfers=[{  # noqa: E731
+        "transfer_id": transfer_id, "code": 1, "debit_account_id": debit, "credit_account_id": credit, "amount": amount, **extra}])
+    accounts = [("city-treasury", "treasury", "330100"), ("hangzhou", "programme_budget", "330100"), ("shangcheng", "programme_budget", "330102"),
+                ("xihu", "programme_budget", "330106"), ("reserve", "township_reserve_fund", "330102001")]
+    results = network.run(*(money("create_account", account_id=name, kind=kind, currency="CNY", region=region) for name, kind, region in accounts),
+                          money("create_account", account_id="household", kind="beneficiary_bank_account", currency="CNY", region="330102001"))
+    assert [code.label for code in results] == ["ok"] * 6
+    results = network.run(pay("t1", "city-treasury", "hangzhou", 1_000_000), pay("t2", "hangzhou", "xihu", 600_000), pay("t3", "hangzhou", "shangcheng", 400_000),
+                          pay("t4", "shangcheng", "reserve", 50_000), pay("t5", "shangcheng", "household", 139_500), pay("t6", "reserve", "household", 2_000),
+                          pay("t7", "shangcheng", "household", 10_000, flags=["pending"]))
+    assert [code.label for code in results] == ["ok"] * 7
+    report = report_budget_flow(network.state.iterate_state_prefix("money/"), "CNY")
+    assert report.problems == [] and report.to_json()["reconciled"]
+    county = report.levels["county"]
+    # Two county budgets: 400,000 and 600,000 came down; 50,000 went to a township reserve, 139,500 to a household, 10,000 is reserved.
+    assert (county.accounts, county.received_from_above, county.sent_below, county.paid_to_payees, county.reserved, county.balance) == (
+        2, 1_000_000, 50_000, 139_500, 10_000, 810_500)
+    city = report.levels["city"]  # the treasury issued 1,000,000 (it may go negative) and the city budget passed it all down
+    assert (city.received_other, city.sent_below, city.balance) == (1_000_000, 1_000_000, -1_000_000)
+    assert report.levels["township"].paid_to_payees == 2_000 and report.levels["township"].balance == 48_000
+    skimmed = dict(network.state.values)
+    skimmed["money/account/hangzhou"] = {**skimmed["money/account/hangzhou"], "credits_posted": skimmed["money/account/hangzhou"]["credits_posted"] - 1}
+    assert any("the city level" in problem for problem in report_budget_flow(sorted(skimmed.items()), "CNY").problems)

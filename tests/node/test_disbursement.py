@@ -118,6 +118,10 @@ def test_a_month_is_paid_once_to_wallets_and_banks_and_reconciled(tmp_path: Path
     bad_month = run_cli("money", "disburse", directory.root, "--programme", "dibao", "--region", "110000", "--month", "2026-13", *budgets)
     no_statement = run_cli("money", "reconcile", directory.root, tmp_path / "missing.csv", "--staff", "finance")
     unknown_staff = run_cli("money", "reconcile", directory.root, statement, "--staff", "nobody")
+    budget_report = run_cli("money", "budget-report", directory.root)
+    no_chain = run_cli("money", "budget-report", tmp_path / "nowhere")
+    assert budget_report.returncode == 0 and '"reconciled": true' in budget_report.stdout, budget_report.stdout + budget_report.stderr
+    assert no_chain.returncode == 1 and "Traceback" not in no_chain.stderr
     assert cli.returncode == 0 and '"to_wallets"' in cli.stdout and (tmp_path / "next.csv").exists(), cli.stderr
     assert bad_month.returncode == 1 and "YYYY-MM" in flatten(bad_month.stderr)
     assert no_statement.returncode == 1 and "cannot be read" in flatten(no_statement.stderr)
@@ -142,3 +146,4 @@ def test_a_month_is_paid_once_to_wallets_and_banks_and_reconciled(tmp_path: Path
     assert after["dibao-bank"] == 2_000_000 - (amount[1] - 100_000)
     assert sorted(item["instruction_id"] for item in outstanding) == sorted(row["instruction_id"] for row in rows[2:])
     assert fault is None
+
