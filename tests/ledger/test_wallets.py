@@ -88,3 +88,23 @@ def test_the_yearly_limit_counts_every_payment_of_the_calendar_year(network: Net
     assert codes[:30] == [OK] * 30 and codes[30:] == [OK, ResultCode.WALLET_YEARLY_LIMIT, ResultCode.WALLET_YEARLY_LIMIT]  # 10,000 yuan a year
     network.run(time_ms=network.time_ms + 365 * DAY_MS)
     assert network.run(pay(network, "next-year", "card", "shop", 50_000)) == [OK]
+
+
+def test_a_merchant_redeems_digital_currency_into_its_bank_account_in_one_linked_step(network: Network) -> None:
+    """The operator bank takes the merchant's e-CNY into its reserve and credits the merchant's bank
+    account with the same amount of bank money: two currencies, one all-or-none transaction."""
+    assert network.run(
+        money(network, BANK_FINANCE, "create_account", account_id="bank-cny", kind="operator_bank", currency="CNY"),
+        money(network, BANK_FINANCE, "create_account", account_id="shop-deposit", kind="merchant", currency="CNY"),
+        pay(network, "in", "bank", "anonymous", 300_000),
+        pay(network, "sale", "anonymous", "shop", 150_000),
+    ) == [OK] * 4
+    redeem = lambda amount, suffix: money(network, BANK_FINANCE, "create_transfers", transfers=[  # noqa: E731
+        {"transfer_id": f"redeem-dc-{suffix}", "code": 310, "debit_account_id": "shop", "credit_account_id": "bank", "amount": amount, "reference": "shop"},
+        {"transfer_id": f"redeem-cny-{suffix}", "code": 310, "debit_account_id": "bank-cny", "credit_account_id": "shop-deposit", "amount": amount, "reference": "shop"}])
+    shop_flags = network.state.get(get_account_key("shop"))["flags"]
+    assert network.run(redeem(150_000, "1")) == [OK]
+    shop, deposit = network.state.get(get_account_key("shop")), network.state.get(get_account_key("shop-deposit"))
+    assert shop["credits_posted"] - shop["debits_posted"] == 0 and deposit["credits_posted"] == 150_000 and shop_flags == []
+    totals = {currency: network.state.get(f"money/totals/{currency}") for currency in ("CNY", "CNY-DC")}
+    assert all(total["debits_posted"] == total["credits_posted"] for total in totals.values())
