@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -98,6 +99,7 @@ async def run(arguments: argparse.Namespace) -> dict:
     finally:
         if server is not None:
             server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def measure(arguments: argparse.Namespace, directory, population, agency_port: int, conninfo: str | None) -> dict:

@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import hashlib
 import itertools
+import shutil
 import json
 import tempfile
 import time
@@ -73,8 +74,7 @@ async def commit(node, envelopes: Iterable[Envelope]) -> None:
                 raise SystemExit(f"set-up transaction {envelope.body.contract}.{envelope.body.action} ended {status}")
 
 
-async def run(households: int) -> dict:
-    folder = Path(tempfile.mkdtemp(prefix="reliefledger-monthly-run-"))
+async def measure(households: int, folder: Path) -> dict:
     directory = initialise_directory(folder / "chain", suite_name="ed25519-sha256", organisation_ids=["civil-affairs", "operator-bank", "central-bank"],
                                      region="110000", chain_id=CHAIN_ID, time_ms=START_MS,
                                      settings=NodeSettings(pending_transactions_max=WAVE * 4, verify_workers=1))
@@ -130,14 +130,22 @@ async def run(households: int) -> dict:
                             for number in range(households)))
         setup_s = time.perf_counter() - started_setup
         month = node.store.get("assistance/case/a0.dibao")["enrolment"]["from_month"]
-        finance_key = finance
         started = time.perf_counter()
-        report = await run_disbursement(node, finance_key, RunSettings("dibao", "110000", month, "dibao-dc", "dibao-bank"), instruction_file=folder / "instructions.csv")
+        report = await run_disbursement(node, finance, RunSettings("dibao", "110000", month, "dibao-dc", "dibao-bank"), instruction_file=folder / "instructions.csv")
         elapsed = time.perf_counter() - started
         blocks = node.tip.height
     return {"households": households, "run_s": round(elapsed, 1), "households_per_s": round(households / elapsed), "cases": report.cases,
             "to_wallets": report.to_wallets, "to_banks": report.to_banks, "not_paid": len(report.not_paid), "instructions": report.instructions,
             "setup_s": round(setup_s, 1), "setup_transactions": sign.count, "blocks": blocks}
+
+
+async def run(households: int) -> dict:
+    """Build, measure and remove the chain (a million households take several gigabytes)."""
+    folder = Path(tempfile.mkdtemp(prefix="reliefledger-monthly-run-"))
+    try:
+        return await measure(households, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:
@@ -149,3 +157,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
