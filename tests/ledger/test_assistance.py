@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from helpers import CHAIN_ID, ORDERER_SEED, Network, build_organisation_spec, make_key
+from helpers import CHAIN_ID, ORDERER_SEED, Network, build_organisation_spec
 from reliefledger.ledger.chain import compute_genesis_state
 from reliefledger.ledger.contracts.assistance import get_case_key, get_overdue_steps
 from reliefledger.ledger.genesis import parse_genesis

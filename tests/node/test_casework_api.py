@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from reliefledger.ledger.policy import compute_facts_digest, evaluate_eligibility, parse_household_facts
 from reliefledger.node.api import create_app
