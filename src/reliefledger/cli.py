@@ -641,6 +641,30 @@ def money_budget_report(
         raise typer.Exit(1)
 
 
+@money_app.command("trace")
+def money_trace(
+    directory: Path = typer.Argument(..., help="Chain folder (read-only: the node may be running)"),
+    transfer_id: str = typer.Argument(..., help="The transfer to trace, e.g. dibao.2026-03.a1.dibao.wallet"),
+) -> None:
+    """Trace a payment: what funded it up to the treasury, and where the money went after (wallet to merchants)."""
+    from reliefledger.node.money_trace import trace_transfer
+    from reliefledger.store.block_store import BlockStore
+
+    chain = ChainDirectory(directory)
+    try:
+        chain.read_genesis()
+        store = BlockStore(chain.store_path, read_only=True)
+    except LedgerInputError as error:
+        fail(error.message)
+    try:
+        trace = trace_transfer(store.iterate_state_prefix("money/"), transfer_id)
+    finally:
+        store.close()
+    if trace is None:
+        fail(f"no transfer {transfer_id!r} on this chain")
+    console.print_json(data=trace)
+
+
 def _run_with_node(directory: Path, staff: str, job: Any) -> Any:
     """Run ``job(node, member)`` on the chain's node in this process; a clear error and exit 1 on bad input."""
     from reliefledger.node.runtime import open_node

@@ -108,3 +108,14 @@ def test_a_merchant_redeems_digital_currency_into_its_bank_account_in_one_linked
     assert shop["credits_posted"] - shop["debits_posted"] == 0 and deposit["credits_posted"] == 150_000 and shop_flags == []
     totals = {currency: network.state.get(f"money/totals/{currency}") for currency in ("CNY", "CNY-DC")}
     assert all(total["debits_posted"] == total["credits_posted"] for total in totals.values())
+
+
+def test_a_payment_is_traced_up_to_issuance_and_down_to_the_merchant(network: Network) -> None:
+    from reliefledger.node.money_trace import trace_transfer
+
+    assert network.run(pay(network, "benefit", "bank", "anonymous", 300_000), pay(network, "sale", "anonymous", "shop", 120_000)) == [OK, OK]
+    trace = trace_transfer(network.state.iterate_state_prefix("money/"), "benefit")
+    assert trace["transfer"]["from"] == "bank" and trace["transfer"]["to"] == "anonymous"
+    assert [(step["id"], step["from_kind"], step["depth"]) for step in trace["upstream"]] == [("issue", "central_bank", 1)]
+    assert [(step["id"], step["to"], step["amount_fen"]) for step in trace["downstream"]] == [("sale", "shop", 120_000)]
+    assert trace_transfer(network.state.iterate_state_prefix("money/"), "nothing") is None

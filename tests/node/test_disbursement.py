@@ -119,6 +119,10 @@ def test_a_month_is_paid_once_to_wallets_and_banks_and_reconciled(tmp_path: Path
     no_statement = run_cli("money", "reconcile", directory.root, tmp_path / "missing.csv", "--staff", "finance")
     unknown_staff = run_cli("money", "reconcile", directory.root, statement, "--staff", "nobody")
     budget_report = run_cli("money", "budget-report", directory.root)
+    traced = run_cli("money", "trace", directory.root, f"dibao.{month}.a4.dibao.wallet")
+    untraced = run_cli("money", "trace", directory.root, "nothing")
+    assert traced.returncode == 0 and '"fund-dc"' in traced.stdout and '"issuance"' in traced.stdout, traced.stdout + traced.stderr
+    assert untraced.returncode == 1 and "no transfer" in flatten(untraced.stderr)
     no_chain = run_cli("money", "budget-report", tmp_path / "nowhere")
     assert budget_report.returncode == 0 and '"reconciled": true' in budget_report.stdout, budget_report.stdout + budget_report.stderr
     assert no_chain.returncode == 1 and "Traceback" not in no_chain.stderr
