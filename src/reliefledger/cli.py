@@ -573,7 +573,7 @@ def money_disburse(
 
     settings = RunSettings(programme, region, month, wallet_budget, bank_budget, over_cap)
     report = _run_with_node(directory, staff, lambda node, member: run_disbursement(node, member.key, settings, instruction_file=instructions))
-    console.print_json(data=report.to_json())
+    console.print_json(data={**report.to_json(), "recorded_transaction": report.recorded_transaction})
     if report.not_paid:
         errors.print(f"[yellow]{len(report.not_paid)} cases were not paid:[/] see not_paid above")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from node_support import flatten, run_cli
 from reliefledger.ledger.contracts.money import get_account_key
+from reliefledger.ledger.encoding import encode_canonical
 from reliefledger.ledger.pseudonyms import compute_household_pseudonym
 from reliefledger.ledger.transactions import TransactionBody, sign_transaction
 from reliefledger.node.desk import admit_staff, open_desk
@@ -107,6 +108,9 @@ def test_a_month_is_paid_once_to_wallets_and_banks_and_reconciled(tmp_path: Path
                 outstanding = list_outstanding(node, "dibao", month)
                 after = {name: account_balance(node, name) for name in ("dibao-bank", "b1", "b2", "b5", "b6")}
                 fault = find_money_fault(node.store.iterate_state_prefix("money/"))
+                runs = node.store.get(f"money/run/dibao/110000/{month}")["runs"]
+                assert [run["figures"]["wallet_payments"] for run in runs] == [2, 0] and runs[1]["figures"]["already_paid"] == 5
+                assert runs[0]["report_digest"] == node.suite.compute_hash(encode_canonical(first.to_json())).hex() and first.recorded_transaction
                 return too_small, first, balances, again, rows, reconciled, reconciled_again, outstanding, after, amounts, fault, month
 
     too_small, first, balances, again, rows, reconciled, reconciled_again, outstanding, after, amounts, fault, month = asyncio.run(main())

@@ -17,12 +17,14 @@ reported with its reason.
 
 import csv
 import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from reliefledger.ledger.contracts.money import get_account_key, get_transfer_key
 from reliefledger.ledger.contracts.wallets import get_room_under_cap
+from reliefledger.ledger.encoding import encode_canonical
 from reliefledger.ledger.errors import LedgerInputError
 from reliefledger.ledger.regions import is_within
 from reliefledger.ledger.results import ResultCode
@@ -73,9 +75,11 @@ class RunReport:
     already_paid: int = 0
     not_paid: list[dict[str, Any]] = field(default_factory=list)
     instructions: int = 0
+    recorded_transaction: str | None = None
+    """The ``money.record_run`` transaction that keeps this report's figures and digest on the ledger."""
 
     def to_json(self) -> dict[str, Any]:
-        """The report as JSON."""
+        """The report as JSON (without the recording transaction, which records its digest)."""
         return {"cases": self.cases, "entitled_fen": self.entitled_fen, "to_wallets": self.to_wallets, "to_banks": self.to_banks,
                 "already_paid": self.already_paid, "not_paid": self.not_paid, "instructions": self.instructions, "month": self.month,
                 "programme": self.programme, "region": self.region}
@@ -147,7 +151,23 @@ async def run_disbursement(node: Node, key: KeyFile, settings: RunSettings, *, i
         bank = [payment for payment in payments if payment.rail == "bank" and payment.transfer_id not in refusals]
         _write_instructions(node, instruction_file, bank, settings.month)
         report.instructions = len(bank)
+    report.recorded_transaction = await _record_report(node, key, settings, report)
     return report
+
+
+async def _record_report(node: Node, key: KeyFile, settings: RunSettings, report: RunReport) -> str:
+    """Keep the run's figures and the digest of its full report on the ledger (``money.record_run``)."""
+    figures = {"already_paid": report.already_paid, "bank_fen": report.to_banks["fen"], "bank_payments": report.to_banks["payments"], "cases": report.cases,
+               "entitled_fen": report.entitled_fen, "instructions": report.instructions, "not_paid": len(report.not_paid),
+               "wallet_fen": report.to_wallets["fen"], "wallet_payments": report.to_wallets["payments"]}
+    args = {"figures": figures, "month": settings.month, "programme": settings.programme, "region": settings.region,
+            "report_digest": node.suite.compute_hash(encode_canonical(report.to_json())).hex()}
+    body = TransactionBody(node.genesis.chain_id, "money", "record_run", args, key.public_key, secrets.token_hex(8), max(node.clock_ms(), node.tip.time_ms) + 3_600_000)
+    envelope = sign_transaction(key.suite, key.seed, body)
+    (code,) = await _submit_envelopes(node, [envelope])
+    if code is not ResultCode.OK:
+        raise DisbursementError(f"the payments were made but the run's report was refused by the ledger: {code.label}")
+    return envelope.id.hex()
 
 
 @dataclass

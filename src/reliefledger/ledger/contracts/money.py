@@ -25,6 +25,7 @@ State keys::
                              pending_id, timeout_ms, status, posted_amount, height, time_ms, transaction}
     money/totals/<currency> {debits_pending, debits_posted, credits_pending, credits_posted}
     money/holder/<pseudonym>/<account id>   {kind, currency}: a holder's accounts, for paying them
+    money/run/<programme>/<region>/<month>  {runs: [{figures, report_digest, by, height, time_ms}]}
 """
 
 import re
@@ -55,6 +56,7 @@ EARMARK_RETURN_CODE = 900
 RETAIL_CODE = 300
 """The code of a retail payment at a merchant."""
 KEY_PATTERN = re.compile(r"^[0-9a-f]{64,256}$")
+MONTH_PATTERN = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 """The code of the transfer that returns an expired earmark's unspent part."""
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}(?:-[A-Z0-9]{1,8})?$")
 """``CNY`` for bank money, ``CNY-DC`` for the digital currency: different currencies never mix."""
@@ -308,11 +310,31 @@ def _put_transfer(context: TransactionContext, request: dict[str, Any], transfer
     })
 
 
+RUN_FIGURES = ("cases", "entitled_fen", "wallet_payments", "wallet_fen", "bank_payments", "bank_fen", "already_paid", "not_paid", "instructions")
+
+
+def process_record_run(context: TransactionContext, args: dict[str, Any]) -> None:
+    """Keep a disbursement run's report on the ledger: its figures and the digest of the full report
+    (whose list of unpaid cases stays with the agency), appended to the month's runs."""
+    require_fields(args, {"programme", "region", "month", "figures", "report_digest"})
+    require_role_in_region(context, MOVERS, require_string(args, "region", REGION_PATTERN))
+    month = require_string(args, "month", MONTH_PATTERN)
+    figures = args["figures"]
+    if type(figures) is not dict or set(figures) != set(RUN_FIGURES):
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, f"figures are {', '.join(RUN_FIGURES)}")
+    key = f"money/run/{require_string(args, 'programme', IDENTIFIER_PATTERN)}/{args['region']}/{month}"
+    runs = (context.state.get(key) or {"runs": []})["runs"]
+    entry = {"by": context.envelope.body.signer, "figures": {name: require_integer(figures, name, 0, limits.INTEGER_ABSOLUTE_MAX) for name in RUN_FIGURES},
+             "height": context.environment.height, "report_digest": require_string(args, "report_digest", DIGEST_PATTERN), "time_ms": context.environment.time_ms}
+    context.state.put(key, {"runs": [*runs, entry]})
+
+
 ACTIONS: dict[str, Callable[[TransactionContext, dict[str, Any]], None]] = {
     "create_account": process_create_account,
     "create_transfers": process_create_transfers,
     "pay_merchant": process_pay_merchant,
     "publish_wallet_classes": process_publish_wallet_classes,
+    "record_run": process_record_run,
     "report_double_spend": process_report_double_spend,
 }
 """The contract's actions by name."""
