@@ -624,18 +624,8 @@ def money_budget_report(
 ) -> None:
     """The budget flow level by level (received from above, sent below, paid to payees, reserved, held), reconciled."""
     from reliefledger.node.budget_flow import report_budget_flow
-    from reliefledger.store.block_store import BlockStore
 
-    chain = ChainDirectory(directory)
-    try:
-        chain.read_genesis()
-        store = BlockStore(chain.store_path, read_only=True)
-    except LedgerInputError as error:
-        fail(error.message)
-    try:
-        report = report_budget_flow(store.iterate_state_prefix("money/"), currency)
-    finally:
-        store.close()
+    report = _read_money_state(directory, lambda entries: report_budget_flow(entries, currency))
     console.print_json(data=report.to_json())
     if report.problems:
         raise typer.Exit(1)
@@ -648,6 +638,15 @@ def money_trace(
 ) -> None:
     """Trace a payment: what funded it up to the treasury, and where the money went after (wallet to merchants)."""
     from reliefledger.node.money_trace import trace_transfer
+
+    trace = _read_money_state(directory, lambda entries: trace_transfer(entries, transfer_id))
+    if trace is None:
+        fail(f"no transfer {transfer_id!r} on this chain")
+    console.print_json(data=trace)
+
+
+def _read_money_state(directory: Path, job: Any) -> Any:
+    """``job(entries)`` over the chain's committed money state, read-only (the node may be running)."""
     from reliefledger.store.block_store import BlockStore
 
     chain = ChainDirectory(directory)
@@ -657,12 +656,9 @@ def money_trace(
     except LedgerInputError as error:
         fail(error.message)
     try:
-        trace = trace_transfer(store.iterate_state_prefix("money/"), transfer_id)
+        return job(store.iterate_state_prefix("money/"))
     finally:
         store.close()
-    if trace is None:
-        fail(f"no transfer {transfer_id!r} on this chain")
-    console.print_json(data=trace)
 
 
 def _run_with_node(directory: Path, staff: str, job: Any) -> Any:

@@ -16,13 +16,12 @@ reported with its reason.
 """
 
 import csv
-import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from reliefledger.ledger.contracts.money import get_account_key, get_transfer_key
+from reliefledger.ledger.contracts.money import MONTH_PATTERN, get_account_key, get_transfer_key
 from reliefledger.ledger.contracts.wallets import get_room_under_cap
 from reliefledger.ledger.encoding import encode_canonical
 from reliefledger.ledger.errors import LedgerInputError
@@ -32,7 +31,6 @@ from reliefledger.ledger.transactions import Envelope, TransactionBody, sign_tra
 from reliefledger.node.keys import KeyFile
 from reliefledger.node.peer import Node
 
-MONTH_PATTERN = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 TRANSFERS_PER_TRANSACTION = 64
 INSTRUCTION_COLUMNS = ("instruction_id", "account_id", "holder", "amount_fen", "reference", "month")
 STATEMENT_COLUMNS = ("instruction_id", "status", "amount_fen", "bank_reference", "reason")
@@ -162,9 +160,8 @@ async def _record_report(node: Node, key: KeyFile, settings: RunSettings, report
                "wallet_fen": report.to_wallets["fen"], "wallet_payments": report.to_wallets["payments"]}
     args = {"figures": figures, "month": settings.month, "programme": settings.programme, "region": settings.region,
             "report_digest": node.suite.compute_hash(encode_canonical(report.to_json())).hex()}
-    body = TransactionBody(node.genesis.chain_id, "money", "record_run", args, key.public_key, secrets.token_hex(8), max(node.clock_ms(), node.tip.time_ms) + 3_600_000)
-    envelope = sign_transaction(key.suite, key.seed, body)
-    (code,) = await _submit_envelopes(node, [envelope])
+    envelope = sign_money_action(node, key, "record_run", args, secrets.token_hex(8))
+    (code,) = await submit_and_wait(node, [envelope])
     if code is not ResultCode.OK:
         raise DisbursementError(f"the payments were made but the run's report was refused by the ledger: {code.label}")
     return envelope.id.hex()
@@ -208,8 +205,8 @@ async def reconcile_statement(node: Node, key: KeyFile, statement: Path) -> Reco
             continue
         flag = "post_pending" if status == "paid" else "void_pending"
         transfer = {"transfer_id": f"{instruction}.{status}", "code": DISBURSEMENT_CODE, "pending_id": instruction, "flags": [flag]}
-        envelopes.append((status, _sign(node, key, [transfer], f"{instruction}.{status}")))
-    results = await _submit_envelopes(node, [envelope for _, envelope in envelopes])
+        envelopes.append((status, sign_transfers(node, key, [transfer], f"{instruction}.{status}")))
+    results = await submit_and_wait(node, [envelope for _, envelope in envelopes])
     for (status, envelope), code in zip(envelopes, results):
         if code is ResultCode.OK:
             report.paid += status == "paid"
@@ -267,16 +264,16 @@ async def _submit(node: Node, key: KeyFile, settings: RunSettings, payments: lis
             chunks.append([])
         chunks[-1].append(payment)
     chunks = [chunk for chunk in chunks if chunk]
-    envelopes = [_sign(node, key, [transfer(payment) for payment in chunk], f"{chunk[0].transfer_id}+{len(chunk)}") for chunk in chunks]
+    envelopes = [sign_transfers(node, key, [transfer(payment) for payment in chunk], f"{chunk[0].transfer_id}+{len(chunk)}") for chunk in chunks]
     refusals: dict[str, str] = {}
     retry: list[list[Payment]] = []
-    for chunk, code in zip(chunks, await _submit_envelopes(node, envelopes)):
+    for chunk, code in zip(chunks, await submit_and_wait(node, envelopes)):
         if code is not ResultCode.OK:
             retry.extend(_group_by_case(chunk))
         if progress is not None:
             progress(len(chunk))
-    singles = [_sign(node, key, [transfer(payment) for payment in legs], legs[0].transfer_id) for legs in retry]
-    for legs, code in zip(retry, await _submit_envelopes(node, singles)):
+    singles = [sign_transfers(node, key, [transfer(payment) for payment in legs], legs[0].transfer_id) for legs in retry]
+    for legs, code in zip(retry, await submit_and_wait(node, singles)):
         if code not in (ResultCode.OK, ResultCode.TRANSFER_EXISTS):
             refusals.update(dict.fromkeys((payment.transfer_id for payment in legs), code.label))
     return refusals
@@ -289,14 +286,19 @@ def _group_by_case(payments: list[Payment]) -> list[list[Payment]]:
     return list(groups.values())
 
 
-def _sign(node: Node, key: KeyFile, transfers: list[dict[str, Any]], nonce: str) -> Envelope:
-    body = TransactionBody(node.genesis.chain_id, "money", "create_transfers", {"transfers": transfers}, key.public_key, nonce[:64],
-                           max(node.clock_ms(), node.tip.time_ms) + 3_600_000)
+def sign_transfers(node: Node, key: KeyFile, transfers: list[dict[str, Any]], nonce: str) -> Envelope:
+    """A ``money.create_transfers`` transaction of linked ``transfers`` signed by ``key``."""
+    return sign_money_action(node, key, "create_transfers", {"transfers": transfers}, nonce)
+
+
+def sign_money_action(node: Node, key: KeyFile, action: str, args: dict[str, Any], nonce: str) -> Envelope:
+    """A ``money`` transaction signed by ``key``, valid for an hour past the node's time."""
+    body = TransactionBody(node.genesis.chain_id, "money", action, args, key.public_key, nonce[:64], max(node.clock_ms(), node.tip.time_ms) + 3_600_000)
     return sign_transaction(key.suite, key.seed, body)
 
 
-async def _submit_envelopes(node: Node, envelopes: list[Envelope]) -> list[ResultCode]:
-    """Submit and wait for every final status; a submission refused at the edge counts as its error."""
+async def submit_and_wait(node: Node, envelopes: list[Envelope]) -> list[ResultCode]:
+    """Submit and wait for every final status; a submission refused at the edge raises ``DisbursementError``."""
     codes: list[ResultCode] = []
     for start in range(0, len(envelopes), 1024):
         batch = envelopes[start:start + 1024]

@@ -19,9 +19,8 @@ from reliefledger.ledger.contracts.catalog import list_answers
 from reliefledger.ledger.contracts.money import get_account_key, get_transfer_key
 from reliefledger.ledger.errors import LedgerInputError
 from reliefledger.ledger.results import ResultCode
-from reliefledger.ledger.transactions import TransactionBody, sign_transaction
 from reliefledger.ledger.working_days import compute_civil_from_days
-from reliefledger.node.disbursement import MONTH_PATTERN
+from reliefledger.node.disbursement import MONTH_PATTERN, sign_transfers, submit_and_wait
 from reliefledger.node.keys import KeyFile
 from reliefledger.node.peer import Node
 
@@ -101,16 +100,9 @@ async def settle_fees(node: Node, key: KeyFile, settings: FeeSettings) -> FeeRep
             continue
         transfer = {"transfer_id": transfer_id, "code": FEE_CODE, "debit_account_id": settings.payer_account, "credit_account_id": account_id,
                     "amount": count * settings.fee_fen, "reference": f"fees.{settings.month}"}
-        body = TransactionBody(node.genesis.chain_id, "money", "create_transfers", {"transfers": [transfer]}, key.public_key, transfer_id,
-                               max(node.clock_ms(), node.tip.time_ms) + 3_600_000)
-        envelope = sign_transaction(key.suite, key.seed, body)
-        (accepted,) = await node.submit_envelopes([envelope])
-        if isinstance(accepted, LedgerInputError):
-            raise FeeError(f"the node refused the fee payment: {accepted}")
-        status = await node.wait_for_final_status(envelope.id, 30, with_proofs=False)
-        if status is not None and status["status"] == "committed":
+        (code,) = await submit_and_wait(node, [sign_transfers(node, key, [transfer], transfer_id)])
+        if code is ResultCode.OK:
             report.paid[agency] = count * settings.fee_fen
         else:
-            code = ResultCode(status["code"]).label if status and "code" in status else "not committed in time"
-            report.not_paid.append({"agency": agency, "reason": f"refused by the ledger: {code}"})
+            report.not_paid.append({"agency": agency, "reason": f"refused by the ledger: {code.label}"})
     return report
