@@ -12,6 +12,8 @@ Timed: ``run_disbursement`` for the month — plan from the enrolled cases, budg
 64 to a transaction (wallets paid, bank payments reserved as pending), the instruction file.
 
     .venv/bin/python benchmarks/monthly_run.py --households 100000
+    .venv/bin/python benchmarks/monthly_run.py --households 1000000 --keep /tmp/run-1m --setup-only
+    .venv/bin/python benchmarks/monthly_run.py --keep /tmp/run-1m      # then timed, on a quiet machine
 """
 
 import argparse
@@ -27,9 +29,9 @@ from typing import Iterable
 
 from reliefledger.ledger.policy import HouseholdFacts, compute_facts_digest, evaluate_eligibility
 from reliefledger.ledger.transactions import Envelope, TransactionBody, sign_transaction
-from reliefledger.node.directory import initialise_directory
+from reliefledger.node.directory import ChainDirectory, initialise_directory
 from reliefledger.node.disbursement import RunSettings, run_disbursement
-from reliefledger.node.keys import KeyFile, generate_key
+from reliefledger.node.keys import KeyFile, generate_key, read_key, write_key
 from reliefledger.node.runtime import open_node
 from reliefledger.node.settings import NodeSettings
 from reliefledger.policy_files import get_default_policy_path, read_policy_pack
@@ -74,7 +76,9 @@ async def commit(node, envelopes: Iterable[Envelope]) -> None:
                 raise SystemExit(f"set-up transaction {envelope.body.contract}.{envelope.body.action} ended {status}")
 
 
-async def measure(households: int, folder: Path) -> dict:
+async def set_up(folder: Path, households: int) -> dict:
+    """Take N households through the workflow and fund the budgets; keep the keys and the clock in
+    the folder so that the run can be timed later, in another process, on a quiet machine."""
     directory = initialise_directory(folder / "chain", suite_name="ed25519-sha256", organisation_ids=["civil-affairs", "operator-bank", "central-bank"],
                                      region="110000", chain_id=CHAIN_ID, time_ms=START_MS,
                                      settings=NodeSettings(pending_transactions_max=WAVE * 4, verify_workers=1))
@@ -82,6 +86,7 @@ async def measure(households: int, folder: Path) -> dict:
     sign = Signer(clock)
     civil, bank, central = (directory.read_organisation_key(name) for name in ("civil-affairs", "operator-bank", "central-bank"))
     worker, second, county, finance = (generate_key(civil.suite, label) for label in ("cw", "cw-2", "county", "finance"))
+    write_key(folder / "finance.key", finance)
     document, pack = read_policy_pack(get_default_policy_path())
     started_setup = time.perf_counter()
     async with open_node(directory, clock_ms=lambda: clock["now"]) as node:
@@ -128,31 +133,55 @@ async def measure(households: int, folder: Path) -> dict:
                             if number % 3 == 0 else
                             money(bank, "create_account", account_id=f"b{number}", kind="beneficiary_bank_account", currency="CNY", holder=ids[number])
                             for number in range(households)))
-        setup_s = time.perf_counter() - started_setup
+    setup = {"households": households, "setup_s": round(time.perf_counter() - started_setup, 1), "setup_transactions": sign.count, "clock_ms": clock["now"]}
+    (folder / "setup.json").write_text(json.dumps(setup))
+    return setup
+
+
+async def time_run(folder: Path, setup: dict) -> dict:
+    """The timed part: one month's run over the chain the set-up left."""
+    directory = ChainDirectory(folder / "chain")
+    finance = read_key(folder / "finance.key")
+    async with open_node(directory, clock_ms=lambda: setup["clock_ms"]) as node:
         month = node.store.get("assistance/case/a0.dibao")["enrolment"]["from_month"]
         started = time.perf_counter()
         report = await run_disbursement(node, finance, RunSettings("dibao", "110000", month, "dibao-dc", "dibao-bank"), instruction_file=folder / "instructions.csv")
         elapsed = time.perf_counter() - started
         blocks = node.tip.height
+    households = setup["households"]
     return {"households": households, "run_s": round(elapsed, 1), "households_per_s": round(households / elapsed), "cases": report.cases,
             "to_wallets": report.to_wallets, "to_banks": report.to_banks, "not_paid": len(report.not_paid), "instructions": report.instructions,
-            "setup_s": round(setup_s, 1), "setup_transactions": sign.count, "blocks": blocks}
+            "setup_s": setup["setup_s"], "setup_transactions": setup["setup_transactions"], "blocks": blocks}
 
 
-async def run(households: int) -> dict:
-    """Build, measure and remove the chain (a million households take several gigabytes)."""
-    folder = Path(tempfile.mkdtemp(prefix="reliefledger-monthly-run-"))
+async def run(households: int, keep: Path | None, setup_only: bool) -> dict:
+    """Build, measure and (unless kept) remove the chain; a million households take several
+    gigabytes. A kept folder that holds a finished set-up is reused, so a long set-up can run once,
+    ``--setup-only``, and the run be timed afterwards when nothing else loads the machine."""
+    folder = keep or Path(tempfile.mkdtemp(prefix="reliefledger-monthly-run-"))
     try:
-        return await measure(households, folder)
+        if (folder / "setup.json").exists():
+            setup = json.loads((folder / "setup.json").read_text())
+        else:
+            if folder.exists() and any(folder.iterdir()) and keep:
+                raise SystemExit(f"{folder} holds an unfinished set-up; remove it first")
+            folder.mkdir(parents=True, exist_ok=True)
+            setup = await set_up(folder, households)
+        if setup_only:
+            return setup
+        return await time_run(folder, setup)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=20_000)
+    parser.add_argument("--keep", type=Path, help="keep the chain in this folder; reuse a finished set-up found there")
+    parser.add_argument("--setup-only", action="store_true", help="stop after the set-up (use with --keep)")
     arguments = parser.parse_args()
-    print(json.dumps(asyncio.run(run(arguments.households))))
+    print(json.dumps(asyncio.run(run(arguments.households, arguments.keep, arguments.setup_only))))
 
 
 if __name__ == "__main__":
