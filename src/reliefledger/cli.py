@@ -565,13 +565,19 @@ def money_disburse(
     wallet_budget: str = typer.Option(..., help="The programme's digital-currency (CNY-DC) budget account"),
     bank_budget: str = typer.Option(..., help="The programme's bank-money (CNY) budget account"),
     over_cap: str = typer.Option("split", help="When a wallet's cap is reached: split (fill it, the rest to the bank) or redirect (all to the bank)"),
+    earmark_categories: str = typer.Option("", help="Earmark the awards: the merchant categories they may be spent at, comma-separated (never for dibao or tekun)"),
+    earmark_until: str = typer.Option("", help="With --earmark-categories: the last day (YYYY-MM-DD, China time) the earmarked funds can be spent"),
     staff: str = typer.Option(..., help="Label of the finance officer the payments are signed by"),
     instructions: Path = typer.Option(Path("payment-instructions.csv"), help="Where to write the bank's payment instruction file"),
 ) -> None:
-    """Pay a month to every enrolled case of a programme in a region (never twice); write the bank's instructions."""
-    from reliefledger.node.disbursement import RunSettings, run_disbursement
+    """Pay what a programme's cases in a region are due for a month (never twice); write the bank's instructions."""
+    from reliefledger.node.disbursement import RunSettings, parse_earmark_terms, run_disbursement
 
-    settings = RunSettings(programme, region, month, wallet_budget, bank_budget, over_cap)
+    try:
+        earmark = parse_earmark_terms(earmark_categories, earmark_until)
+    except LedgerInputError as error:
+        fail(error.message)
+    settings = RunSettings(programme, region, month, wallet_budget, bank_budget, over_cap, earmark)
     report = _run_with_node(directory, staff, lambda node, member: run_disbursement(node, member.key, settings, instruction_file=instructions))
     console.print_json(data={**report.to_json(), "recorded_transaction": report.recorded_transaction})
     if report.not_paid:

@@ -94,6 +94,7 @@ class ResultCode(IntEnum):
     BAD_HOLDER_SIGNATURE = 620
     DOUBLE_SPEND = 621
     OFFLINE_LIMIT = 622
+    UNCONDITIONAL_CASH = 623
 
     @property
     def is_committed(self) -> bool:

@@ -173,6 +173,12 @@ def is_weekend(day_number: int) -> bool:
 # Block time in the calendar's zone ----------------------------------------------------------------
 
 
+def get_local_month(calendar: WorkingDayCalendar, time_ms: int) -> str:
+    """The local month ``YYYY-MM`` at block time ``time_ms``."""
+    year, month, _ = compute_civil_from_days(get_local_day(calendar, time_ms))
+    return f"{year:04d}-{month:02d}"
+
+
 def get_local_day(calendar: WorkingDayCalendar, time_ms: int) -> int:
     """Day number of the local date at block time ``time_ms`` (floor division: exact for any sign)."""
     return (time_ms + calendar.utc_offset_minutes * MILLISECONDS_PER_MINUTE) // MILLISECONDS_PER_DAY

@@ -1,14 +1,24 @@
 """The monthly disbursement run and the bank rail's reconciliation.
 
-A run pays every enrolled case of a programme within a region its monthly benefit for one month,
-from the case's current enrolment (the decision, and any later increase or decrease), to the
+A run pays what a programme's cases within a region are due for a month. A basic-tier programme
+(dibao, tekun) pays every enrolled case its monthly benefit; any other programme (education,
+medical, temporary assistance) pays once, the award of each case approved (``completed``) in that
+month or before and not yet paid, less what the fast path already paid first. Such a programme
+may be **earmarked** (``EarmarkTerms``): each award then goes into an earmarked account opened for
+it — spendable only at merchants of the allowed categories, by the holder's own device, until the
+expiry, when the unspent part returns to the budget. Basic-tier cash is never earmarked: the run
+refuses, and the ledger refuses such a transfer too (``unconditional_cash``).
+
+Monthly benefits and unconditional awards go
+(the case's current enrolment: the decision, and any later increase or decrease) to the
 household's accounts: to its digital-currency wallet when it has one — up to the wallet's class
 cap, the rest split to its bank account or the whole payment redirected there, as the programme
 configures — else to its bank account. A wallet is paid at once; a bank payment is a **pending**
 transfer from the bank budget (the budget is reserved) plus a line in the payment instruction file
 for the bank, and is posted or voided when the bank's statement comes back (``reconcile_statement``).
 
-Transfer ids are ``<programme>.<month>.<case id>.<leg>`` and a case's legs always share one
+Transfer ids are ``<programme>.<month>.<case id>.<leg>`` (for an award, the month of its
+decision) and a case's legs always share one
 transaction, so running a month again never pays twice: a case already paid is reported as such.
 Transfers go to the ledger up to 64 to a transaction; a transaction refused as a whole is retried
 one case at a time so one bad payee cannot hold up the others, and every payment not made is
@@ -16,18 +26,24 @@ reported with its reason.
 """
 
 import csv
+import datetime
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from reliefledger.ledger.contracts.earmarks import UNCONDITIONAL_TIER
 from reliefledger.ledger.contracts.money import MONTH_PATTERN, get_account_key, get_transfer_key
+from reliefledger.ledger.contracts.policy_packs import get_current_pack, get_pack
 from reliefledger.ledger.contracts.wallets import get_room_under_cap
 from reliefledger.ledger.encoding import encode_canonical
 from reliefledger.ledger.errors import LedgerInputError
+from reliefledger.ledger.genesis import IDENTIFIER_PATTERN
+from reliefledger.ledger.policy import PolicyPack
 from reliefledger.ledger.regions import is_within
 from reliefledger.ledger.results import ResultCode
 from reliefledger.ledger.transactions import Envelope, TransactionBody, sign_transaction
+from reliefledger.ledger.working_days import get_local_month
 from reliefledger.node.keys import KeyFile
 from reliefledger.node.peer import Node
 
@@ -36,12 +52,43 @@ INSTRUCTION_COLUMNS = ("instruction_id", "account_id", "holder", "amount_fen", "
 STATEMENT_COLUMNS = ("instruction_id", "status", "amount_fen", "bank_reference", "reason")
 DISBURSEMENT_CODE = 101
 WAIT_S = 60.0
+RAILS = ("wallet", "bank", "earmarked")
 
 
 class DisbursementError(LedgerInputError):
     """A run or reconciliation that cannot start, with the reason; nothing has moved."""
 
     code = "invalid_disbursement"
+
+
+@dataclass(frozen=True)
+class EarmarkTerms:
+    """The conditions an earmarked programme's awards carry."""
+
+    categories: tuple[str, ...]
+    """The merchant categories the funds may be spent at, e.g. ``("education", "school_uniform")``."""
+    expires_ms: int
+    """When the unspent part returns to the programme's digital-currency budget."""
+
+    def to_json(self) -> dict[str, Any]:
+        """As the run's report shows them."""
+        return {"categories": list(self.categories), "expires_ms": self.expires_ms}
+
+
+def parse_earmark_terms(categories: str, until: str, *, utc_offset_minutes: int = 480) -> EarmarkTerms | None:
+    """Earmark terms from the command line: comma-separated categories and the last day the funds
+    can be spent (``YYYY-MM-DD`` in local time); they expire at the start of the next day."""
+    if not categories and not until:
+        return None
+    names = tuple(sorted({name.strip() for name in categories.split(",") if name.strip()}))
+    if not names or not until:
+        raise DisbursementError("an earmark needs both its merchant categories and the last day its funds can be spent")
+    try:
+        last_day = datetime.date.fromisoformat(until)
+    except ValueError:
+        raise DisbursementError(f"{until!r} is not a date YYYY-MM-DD") from None
+    next_day = datetime.datetime.combine(last_day + datetime.timedelta(days=1), datetime.time(), datetime.timezone(datetime.timedelta(minutes=utc_offset_minutes)))
+    return EarmarkTerms(names, int(next_day.timestamp() * 1000))
 
 
 @dataclass(frozen=True)
@@ -57,6 +104,8 @@ class RunSettings:
     """The programme's bank-money (``CNY``) budget account."""
     over_cap: str = "split"
     """``split``: fill the wallet to its cap, the rest to the bank; ``redirect``: all to the bank."""
+    earmark: EarmarkTerms | None = None
+    """Pay into earmarked accounts (never for a basic-tier programme)."""
 
 
 @dataclass
@@ -66,6 +115,7 @@ class RunReport:
     month: str
     programme: str
     region: str
+    earmark: EarmarkTerms | None = None
     cases: int = 0
     entitled_fen: int = 0
     to_wallets: dict[str, int] = field(default_factory=lambda: {"payments": 0, "fen": 0})
@@ -78,7 +128,8 @@ class RunReport:
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON (without the recording transaction, which records its digest)."""
-        return {"cases": self.cases, "entitled_fen": self.entitled_fen, "to_wallets": self.to_wallets, "to_banks": self.to_banks,
+        earmark = {} if self.earmark is None else {"earmark": self.earmark.to_json()}
+        return {**earmark, "cases": self.cases, "entitled_fen": self.entitled_fen, "to_wallets": self.to_wallets, "to_banks": self.to_banks,
                 "already_paid": self.already_paid, "not_paid": self.not_paid, "instructions": self.instructions, "month": self.month,
                 "programme": self.programme, "region": self.region}
 
@@ -93,33 +144,39 @@ class Payment:
     account_id: str
     amount: int
     rail: str
-    """``wallet`` (paid at once) or ``bank`` (pending until the statement)."""
+    """``wallet`` (paid at once), ``bank`` (pending until the statement) or ``earmarked`` (paid at
+    once into an earmarked account the run opens, ``account_id``)."""
+    holder_key: str | None = None
+    """For an earmarked payment: the device key of the household's wallet, which spends it."""
 
 
 def plan_payments(node: Node, settings: RunSettings) -> tuple[list[Payment], RunReport]:
-    """The month's payments for every enrolled case, and the cases that cannot be paid (read-only)."""
+    """What each case of the programme is due this month, and the cases that cannot be paid (read-only)."""
     if not MONTH_PATTERN.match(settings.month) or settings.over_cap not in ("split", "redirect"):
         raise DisbursementError("the month is YYYY-MM and over_cap is split or redirect")
     for account_id, currency in ((settings.wallet_budget, "CNY-DC"), (settings.bank_budget, "CNY")):
         account = node.store.get(get_account_key(account_id))
         if account is None or account["currency"] != currency:
             raise DisbursementError(f"budget account {account_id!r} does not exist or does not hold {currency}")
-    report = RunReport(settings.month, settings.programme, settings.region)
+    _check_earmark(node, settings)
+    report = RunReport(settings.month, settings.programme, settings.region, settings.earmark)
     payments: list[Payment] = []
+    packs: dict[str, PolicyPack] = {}
     for _, case in node.store.iterate_state_prefix("assistance/case/"):
-        if case["programme"] != settings.programme or case["status"] != "enrolled" or not is_within(case["region"], settings.region):
+        if case["programme"] != settings.programme or not is_within(case["region"], settings.region):
             continue
-        enrolment = case["enrolment"]
-        amount = enrolment["monthly_benefit_fen"]
-        if enrolment["from_month"] > settings.month or amount <= 0:
+        pack = packs.get(case["pack_version"]) or packs.setdefault(case["pack_version"], get_pack(node.store, case["pack_version"]))
+        due = _get_amount_due(pack, case, settings.month)
+        if due is None:
             continue
+        month, amount = due
         report.cases += 1
         report.entitled_fen += amount
-        base = f"{settings.programme}.{settings.month}.{case['id']}"
-        if any(node.store.get(get_transfer_key(f"{base}.{rail}")) is not None for rail in ("wallet", "bank")):
+        base = f"{settings.programme}.{month}.{case['id']}"
+        if any(node.store.get(get_transfer_key(f"{base}.{rail}")) is not None for rail in RAILS):
             report.already_paid += 1  # a case's legs go in one transaction: either all of them were made or none
             continue
-        legs = _split(node, case, amount, settings)
+        legs = _split(node, case, base, amount, settings) if settings.earmark is None else _earmark(node, case, base, amount)
         if isinstance(legs, str):
             report.not_paid.append({"case_id": case["id"], "amount_fen": amount, "reason": legs})
             continue
@@ -127,22 +184,54 @@ def plan_payments(node: Node, settings: RunSettings) -> tuple[list[Payment], Run
     return payments, report
 
 
+def _check_earmark(node: Node, settings: RunSettings) -> None:
+    """Refuse, before anything moves, an earmarked run of a basic-tier programme or with bad terms."""
+    if settings.earmark is None:
+        return
+    programme = get_current_pack(node.store).programme_index.get(settings.programme)
+    if programme is None:
+        raise DisbursementError(f"the policy pack in force has no programme {settings.programme!r}")
+    if programme.tier == UNCONDITIONAL_TIER:
+        raise DisbursementError(f"{settings.programme} is unconditional cash: it is never earmarked")
+    terms = settings.earmark
+    if not terms.categories or any(not IDENTIFIER_PATTERN.match(category) for category in terms.categories):
+        raise DisbursementError("an earmark names one or more merchant categories (lower-case identifiers)")
+    if terms.expires_ms <= max(node.clock_ms(), node.tip.time_ms):
+        raise DisbursementError("the earmark's expiry has already passed")
+
+
+def _get_amount_due(pack: PolicyPack, case: dict[str, Any], month: str) -> tuple[str, int] | None:
+    """(month the payment is for, amount) when ``case`` is due a payment by ``month``, else None."""
+    if pack.programme_index[case["programme"]].tier == UNCONDITIONAL_TIER:
+        enrolment = case["enrolment"]
+        if case["status"] != "enrolled" or enrolment["from_month"] > month or enrolment["monthly_benefit_fen"] <= 0:
+            return None
+        return month, enrolment["monthly_benefit_fen"]
+    decision = case["decision"]
+    if case["status"] != "completed" or decision is None or decision["outcome"] != "approve":
+        return None
+    decided = get_local_month(pack.calendar, decision["time_ms"])
+    amount = decision["monthly_benefit_fen"] - sum(payment["amount_fen"] for payment in case.get("payments_first", []))
+    return (decided, amount) if decided <= month and amount > 0 else None
+
+
 async def run_disbursement(node: Node, key: KeyFile, settings: RunSettings, *, instruction_file: Path | None = None,
                            progress: Callable[[int], None] | None = None) -> RunReport:
     """Pay the month; write the bank's payment instruction file; answer the report."""
     payments, report = plan_payments(node, settings)
     for rail, budget in (("wallet", settings.wallet_budget), ("bank", settings.bank_budget)):
-        needed = sum(payment.amount for payment in payments if payment.rail == rail)
+        needed = sum(payment.amount for payment in payments if _get_budget(settings, payment) == budget)
         account = node.store.get(get_account_key(budget))
         available = account["credits_posted"] - account["debits_posted"] - account["debits_pending"]
         if needed > available:
             raise DisbursementError(f"budget {budget} holds {available} fen; this month's {rail} payments need {needed} fen. Nothing was paid.")
-    refusals = await _submit(node, key, settings, payments, progress)
+    refusals = await _open_earmarked_accounts(node, key, settings, payments)
+    refusals |= await _submit(node, key, settings, [payment for payment in payments if payment.transfer_id not in refusals], progress)
     for payment in payments:
         if payment.transfer_id in refusals:
             report.not_paid.append({"case_id": payment.case_id, "amount_fen": payment.amount, "reason": refusals[payment.transfer_id]})
             continue
-        target = report.to_wallets if payment.rail == "wallet" else report.to_banks
+        target = report.to_banks if payment.rail == "bank" else report.to_wallets
         target["payments"] += 1
         target["fen"] += payment.amount
     if instruction_file is not None:
@@ -223,14 +312,50 @@ def list_outstanding(node: Node, programme: str, month: str) -> list[dict[str, A
             for _, transfer in node.store.iterate_state_prefix(prefix) if transfer["flags"] == ["pending"] and transfer["status"] == "pending"]
 
 
-def _split(node: Node, case: dict[str, Any], amount: int, settings: RunSettings) -> list[Payment] | str:
+def _get_budget(settings: RunSettings, payment: Payment) -> str:
+    return settings.bank_budget if payment.rail == "bank" else settings.wallet_budget
+
+
+def _get_household_accounts(node: Node, household: str) -> dict[str, dict[str, Any]]:
+    """The household's ordinary accounts by kind (earmarked ones are not paid into by an
+    unconditional run; the first of each kind is the one paid)."""
     accounts: dict[str, dict[str, Any]] = {}
-    for holder_key, _ in node.store.iterate_state_prefix(f"money/holder/{case['household']}/"):
+    for holder_key, _ in node.store.iterate_state_prefix(f"money/holder/{household}/"):
         account = node.store.get(get_account_key(holder_key.rsplit("/", 1)[1]))
-        if account is not None:
+        if account is not None and account.get("earmark") is None:
             accounts.setdefault(account["kind"], account)
+    return accounts
+
+
+def _earmark(node: Node, case: dict[str, Any], base: str, amount: int) -> list[Payment] | str:
+    """The one earmarked payment of an award, into an account opened for it and spent by the
+    device of the household's wallet."""
+    wallet = _get_household_accounts(node, case["household"]).get("beneficiary_wallet")
+    if wallet is None or wallet["currency"] != "CNY-DC" or wallet.get("holder_key") is None:
+        return "earmarked funds need a digital-currency wallet with the holder's device key to spend them"
+    account_id = f"{base}.earmarked"
+    if not IDENTIFIER_PATTERN.match(account_id):
+        return f"the case id is too long for an earmarked account id ({account_id})"
+    return [Payment(account_id, case["id"], case["household"], account_id, amount, "earmarked", wallet["holder_key"])]
+
+
+async def _open_earmarked_accounts(node: Node, key: KeyFile, settings: RunSettings, payments: list[Payment]) -> dict[str, str]:
+    """Open the earmarked account of every earmarked payment that has none yet; answer the
+    payments whose account could not be opened, with the reason."""
+    to_open = [payment for payment in payments if payment.rail == "earmarked" and node.store.get(get_account_key(payment.account_id)) is None]
+    if settings.earmark is None or not to_open:
+        return {}
+    earmark = {"categories": sorted(settings.earmark.categories), "expires_ms": settings.earmark.expires_ms, "return_account_id": settings.wallet_budget}
+    envelopes = [sign_money_action(node, key, "create_account", {"account_id": payment.account_id, "kind": "beneficiary_wallet", "currency": "CNY-DC",
+                                                                 "holder": payment.household, "holder_key": payment.holder_key, "earmark": earmark},
+                                   f"open.{payment.account_id}") for payment in to_open]
+    codes = await submit_and_wait(node, envelopes)
+    return {payment.transfer_id: code.label for payment, code in zip(to_open, codes) if code not in (ResultCode.OK, ResultCode.ACCOUNT_EXISTS)}
+
+
+def _split(node: Node, case: dict[str, Any], base: str, amount: int, settings: RunSettings) -> list[Payment] | str:
+    accounts = _get_household_accounts(node, case["household"])
     wallet, bank = accounts.get("beneficiary_wallet"), accounts.get("beneficiary_bank_account")
-    base = f"{settings.programme}.{settings.month}.{case['id']}"
 
     def leg(account: dict[str, Any], value: int, rail: str) -> Payment:
         return Payment(f"{base}.{rail}", case["id"], case["household"], account["id"], value, rail)
@@ -252,8 +377,7 @@ def _split(node: Node, case: dict[str, Any], amount: int, settings: RunSettings)
 async def _submit(node: Node, key: KeyFile, settings: RunSettings, payments: list[Payment], progress: Callable[[int], None] | None) -> dict[str, str]:
     """Order the payments 64 to a transaction; answer the reason of every payment not made."""
     def transfer(payment: Payment) -> dict[str, Any]:
-        budget = settings.wallet_budget if payment.rail == "wallet" else settings.bank_budget
-        item = {"transfer_id": payment.transfer_id, "code": DISBURSEMENT_CODE, "debit_account_id": budget, "credit_account_id": payment.account_id,
+        item = {"transfer_id": payment.transfer_id, "code": DISBURSEMENT_CODE, "debit_account_id": _get_budget(settings, payment), "credit_account_id": payment.account_id,
                 "amount": payment.amount, "reference": payment.case_id}
         return {**item, "flags": ["pending"]} if payment.rail == "bank" else item
 

@@ -4,19 +4,26 @@ A programme may pay an education subsidy or prepaid care services into an earmar
 (a ``beneficiary_wallet`` with an ``earmark``): its ``categories`` name the merchant categories
 it may pay, ``expires_ms`` when it stops, and ``return_account_id`` where the unspent part goes
 then — moved by the money contract at the first block past the expiry, as a transfer anyone can
-trace. Unconditional cash (dibao) is paid into ordinary accounts and carries no conditions.
+trace. Unconditional cash (dibao) is paid into ordinary accounts and carries no conditions: the
+contract refuses (``unconditional_cash``) any transfer that names a basic-tier case (dibao, tekun)
+as its reference and credits an earmarked account, whoever signs it.
 """
 
 from typing import Any
 
 from reliefledger.ledger import limits
+from reliefledger.ledger.contracts.assistance import get_case_key
 from reliefledger.ledger.contracts.arguments import require_fields, require_integer, require_string
 from reliefledger.ledger.contracts.context import TransactionContext
 from reliefledger.ledger.contracts.money_keys import get_account_key
+from reliefledger.ledger.contracts.policy_packs import get_pack
 from reliefledger.ledger.genesis import IDENTIFIER_PATTERN
+from reliefledger.ledger.policy import get_programme
 from reliefledger.ledger.results import Rejection, ResultCode
 
 CATEGORIES_MAX = 16
+UNCONDITIONAL_TIER = "basic"
+"""The policy tier whose benefits are unconditional cash (dibao, tekun)."""
 
 
 def require_earmark(context: TransactionContext, args: dict[str, Any], kind: str, currency: str) -> dict[str, Any] | None:
@@ -51,3 +58,14 @@ def check_earmarked_payment(debit: dict[str, Any], credit: dict[str, Any], time_
         raise Rejection(ResultCode.EARMARK_EXPIRED, f"the earmarked funds of {debit['id']} expired")
     if credit["kind"] != "merchant" or credit.get("category") not in earmark["categories"]:
         raise Rejection(ResultCode.EARMARK_CATEGORY, f"earmarked funds are spent only at merchants of {', '.join(earmark['categories'])}")
+
+
+def check_unconditional(state: Any, credit: dict[str, Any], reference: str | None) -> None:
+    """Refuse to pay a basic-tier case into an earmarked account: dibao must not be restricted."""
+    if credit.get("earmark") is None or reference is None:
+        return
+    case = state.get(get_case_key(reference))
+    if case is None:
+        return
+    if get_programme(get_pack(state, case["pack_version"]), case["programme"]).tier == UNCONDITIONAL_TIER:
+        raise Rejection(ResultCode.UNCONDITIONAL_CASH, f"{case['programme']} is unconditional cash and is never paid into an earmarked account")
