@@ -96,6 +96,11 @@ class ResultCode(IntEnum):
     OFFLINE_LIMIT = 622
     UNCONDITIONAL_CASH = 623
 
+    REPORT_EXISTS = 700
+    REPORT_NOT_FOUND = 701
+    WRONG_REPORT_STATE = 702
+    NO_REPORT_ROUTE = 703
+
     @property
     def is_committed(self) -> bool:
         """True for the one code that means the transaction took effect."""

@@ -6,7 +6,7 @@ Each contract module exposes ``ACTIONS``, a mapping from action name to a functi
 
 from typing import Any, Callable
 
-from reliefledger.ledger.contracts import assistance, catalog, membership, money, policy_packs, registry, vault_access
+from reliefledger.ledger.contracts import assistance, catalog, membership, money, policy_packs, registry, reports, vault_access
 from reliefledger.ledger.contracts.context import TransactionContext
 
 Action = Callable[[TransactionContext, dict[str, Any]], None]
@@ -18,12 +18,13 @@ CONTRACTS: dict[str, dict[str, Action]] = {
     "money": money.ACTIONS,
     "policy": policy_packs.ACTIONS,
     "registry": registry.ACTIONS,
+    "reports": reports.ACTIONS,
     "vault": vault_access.ACTIONS,
 }
 """Every contract this build executes, by name."""
 
-BLOCK_START_HOOKS: tuple[Callable[[int, Any], None], ...] = (money.process_block_start,)
+BLOCK_START_HOOKS: tuple[Callable[[int, Any], None], ...] = (money.process_block_start, reports.process_block_start)
 """Run at the start of every block with its time and state, before its transactions: what happens
-because time passed (pending transfers expiring) happens at the same block on every peer."""
+because time passed (pending transfers expiring, reports escalating) happens at the same block on every peer."""
 
 __all__ = ["BLOCK_START_HOOKS", "CONTRACTS", "Action", "TransactionContext"]
