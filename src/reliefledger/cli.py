@@ -12,6 +12,7 @@ from typing import Any, Optional
 import httpx
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from reliefledger.ledger.errors import LedgerInputError
@@ -310,22 +311,32 @@ def pack_publish(
     node_url: Optional[str] = NODE_OPTION,
 ) -> None:
     """Validate a policy pack and publish it on the ledger; it becomes the current pack."""
-    from reliefledger.node.staff import StaffDirectory
     from reliefledger.policy_files import get_default_policy_path, read_policy_pack
+
+    try:
+        document, pack = read_policy_pack(file or get_default_policy_path())
+    except LedgerInputError as error:
+        fail(error.message)
+    answer = _sign_and_submit(directory, staff, "policy", "publish_pack", {"document": document}, node_url)
+    console.print(f"[green]published[/] policy pack {pack.version} at height {answer['height']}")
+
+
+def _sign_and_submit(directory: Path, staff: str, contract: str, action: str, args: dict[str, Any], node_url: str | None) -> dict[str, Any]:
+    """Sign ``contract.action`` with a staff member's key, submit it to the node, wait until it is
+    committed; exit 1 with the ledger's reason otherwise."""
+    from reliefledger.node.staff import StaffDirectory
 
     chain = ChainDirectory(directory)
     try:
-        document, pack = read_policy_pack(file or get_default_policy_path())
         member = StaffDirectory(chain).get(staff)
-        body = TransactionBody(chain.read_genesis().chain_id, "policy", "publish_pack", {"document": document}, member.key.public_key,
-                               os.urandom(8).hex(), read_clock_ms() + 600_000)
+        body = TransactionBody(chain.read_genesis().chain_id, contract, action, args, member.key.public_key, os.urandom(8).hex(), read_clock_ms() + 600_000)
         envelope = sign_transaction(member.key.suite, member.key.seed, body)
         answer = _submit(node_url or _get_node_url(chain), envelope.encoded, envelope.id.hex(), 20)
     except LedgerInputError as error:
         fail(error.message)
     if answer.get("status") != "committed":
-        fail(f"the ledger refused the pack: {answer.get('result')}")
-    console.print(f"[green]published[/] policy pack {pack.version} at height {answer['height']}")
+        fail(f"the ledger refused {contract}.{action}: {answer.get('result')}")
+    return answer
 
 
 @case_app.command("show")
@@ -556,6 +567,115 @@ money_app = typer.Typer(help="Disbursement: the monthly run and the bank rail's 
 app.add_typer(money_app, name="money")
 
 
+reports_app = typer.Typer(help="Problem reports: routing rules, filing, following, the steps, the overview of every level.", no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
+REPORT_STEPS = ("acknowledge", "start", "resolve", "refer", "outreach")
+
+
+@reports_app.command("publish-rules")
+def reports_publish_rules(
+    directory: Path = typer.Argument(..., help="Chain folder holding the staff key"),
+    staff: str = typer.Option(..., help="Label of a staff member with the policy_admin role"),
+    file: Optional[Path] = typer.Option(None, help="Rules file (TOML; default: the shipped data/reports/routing.toml)"),
+    node_url: Optional[str] = NODE_OPTION,
+) -> None:
+    """Publish the routing rules and deadlines of problem reports."""
+    from reliefledger.report_rules import read_report_rules
+
+    try:
+        rules = read_report_rules(file)
+    except LedgerInputError as error:
+        fail(error.message)
+    answer = _sign_and_submit(directory, staff, "reports", "publish_rules", rules, node_url)
+    console.print(f"[green]published[/] report routing rules at height {answer['height']}")
+
+
+@reports_app.command("file")
+def reports_file(
+    region: str = typer.Option(..., help="Where the problem is (GB/T 2260 code)"),
+    category: str = typer.Option(..., help="person_in_difficulty, service_failure, fund_problem or misconduct"),
+    description: str = typer.Option(..., help="What is reported (kept in the vault, never on the ledger)"),
+    urgency: str = typer.Option("normal", help="normal, urgent or critical"),
+    channel: str = typer.Option("member", help="member, hotline (for a caller) or analytics"),
+    subject: Optional[str] = typer.Option(None, help="For misconduct: the department accused"),
+    token: str = TOKEN_OPTION,
+    node_url: Optional[str] = NODE_OPTION,
+) -> None:
+    """File a report; prints its id and where to follow it."""
+    body = {"region": region, "category": category, "urgency": urgency, "channel": channel, "description": {"text": description}}
+    if subject:
+        body["subject_organisation"] = subject
+    _print_desk_answer(node_url, token, "POST", "/v1/reports", body=body)
+
+
+@reports_app.command("list")
+def reports_list(region: Optional[str] = typer.Option(None, help="Open reports held within this region (default: yours)"), token: str = TOKEN_OPTION,
+                 node_url: Optional[str] = NODE_OPTION) -> None:
+    """The open reports your desk can see, oldest first."""
+    _print_desk_answer(node_url, token, "GET", "/v1/reports", params={"region": region} if region else None)
+
+
+@reports_app.command("step")
+def reports_step(
+    report_id: str = typer.Argument(..., help="The report id"),
+    step: str = typer.Argument(..., help="acknowledge, start, resolve, refer or outreach"),
+    body: str = typer.Option("{}", "--json", help="The step's JSON body (see docs/reports.md)"),
+    token: str = TOKEN_OPTION,
+    node_url: Optional[str] = NODE_OPTION,
+) -> None:
+    """Take one step on a report your desk holds."""
+    if step not in REPORT_STEPS:
+        fail(f"unknown step {step!r}; one of: {', '.join(REPORT_STEPS)}")
+    try:
+        payload = json.loads(body)
+    except ValueError as error:
+        fail(f"--json is not JSON: {error}")
+    _print_desk_answer(node_url, token, "POST", f"/v1/reports/{report_id}/{step}", body=payload)
+
+
+@reports_app.command("show")
+def reports_show(directory: Path = typer.Argument(..., help="Chain folder (read-only: the node may be running)"),
+                 report_id: str = typer.Argument(..., help="The report id")) -> None:
+    """What the reporter sees: where a report is held, its deadline and history (no personal data)."""
+    from reliefledger.node.reports import get_public_view
+
+    view = _read_store(directory, lambda store: get_public_view(store, report_id))
+    if view is None:
+        fail(f"no report {report_id!r} on this chain")
+    console.print_json(data=view)
+
+
+@reports_app.command("overview")
+def reports_overview(
+    directory: Path = typer.Argument(..., help="Chain folder (read-only: the node may be running)"),
+    level: str = typer.Option("county", help="national, province, city or county"),
+    region: str = typer.Option("000000", help="Only regions within this one"),
+    file_format: str = typer.Option("table", "--format", help="table, json, csv or parquet"),
+    out: Optional[Path] = typer.Option(None, help="File for csv or parquet"),
+) -> None:
+    """Per region of a level: reports filed, open by age, escalations, time to acknowledge and resolve."""
+    from reliefledger.node.reports import OVERVIEW_COLUMNS, get_overview, write_overview
+
+    if file_format not in ("table", "json", "csv", "parquet"):
+        fail("--format is table, json, csv or parquet")
+    if file_format in ("csv", "parquet") and out is None:
+        fail(f"--format {file_format} needs --out FILE")
+    rows = _read_store(directory, lambda store: get_overview(store, level, max(read_clock_ms(), store.get_tip().time_ms), region))
+    if file_format == "json":
+        console.print_json(data=rows)
+    elif file_format == "table":
+        table = Table(*OVERVIEW_COLUMNS)
+        for row in rows:
+            table.add_row(*["" if row[name] is None else str(row[name]) for name in OVERVIEW_COLUMNS])
+        console.print(table)
+    else:
+        try:
+            write_overview(rows, out, file_format)
+        except (LedgerInputError, OSError) as error:
+            fail(str(error))
+        console.print(f"[green]wrote[/] {len(rows)} rows to {out}")
+
+
 @money_app.command("disburse")
 def money_disburse(
     directory: Path = typer.Argument(..., help="Chain folder (its node must not be running: the run runs it)"),
@@ -651,8 +771,8 @@ def money_trace(
     console.print_json(data=trace)
 
 
-def _read_money_state(directory: Path, job: Any) -> Any:
-    """``job(entries)`` over the chain's committed money state, read-only (the node may be running)."""
+def _read_store(directory: Path, job: Any) -> Any:
+    """``job(store)`` over the chain's committed store, read-only (the node may be running)."""
     from reliefledger.store.block_store import BlockStore
 
     chain = ChainDirectory(directory)
@@ -662,9 +782,16 @@ def _read_money_state(directory: Path, job: Any) -> Any:
     except LedgerInputError as error:
         fail(error.message)
     try:
-        return job(store.iterate_state_prefix("money/"))
+        return job(store)
+    except LedgerInputError as error:
+        fail(error.message)
     finally:
         store.close()
+
+
+def _read_money_state(directory: Path, job: Any) -> Any:
+    """``job(entries)`` over the chain's committed money state, read-only (the node may be running)."""
+    return _read_store(directory, lambda store: job(store.iterate_state_prefix("money/")))
 
 
 def _run_with_node(directory: Path, staff: str, job: Any) -> Any:

@@ -38,8 +38,8 @@ STAFF = {
 class Desk:
     """A node with its desk served in-process; ``clock`` moves block time."""
 
-    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, str], clock: dict[str, int], node: Any, casework: Any = None) -> None:
-        self.client, self.tokens, self.clock, self.node, self.casework = client, tokens, clock, node, casework
+    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, str], clock: dict[str, int], node: Any, casework: Any = None, directory: Any = None) -> None:
+        self.client, self.tokens, self.clock, self.node, self.casework, self.directory = client, tokens, clock, node, casework, directory
 
     async def call(self, who: str, method: str, path: str, **options: Any) -> httpx.Response:
         headers = {"authorization": f"Bearer {self.tokens[who]}"} if who else {}
@@ -51,8 +51,8 @@ class Desk:
         return response.json()
 
 
-def run_desk(tmp_path: Path, scenario) -> Any:
-    directory = initialise_directory(tmp_path / "chain", suite_name="ed25519-sha256", organisation_ids=["civil-affairs", "tax"],
+def run_desk(tmp_path: Path, scenario, *, staff: dict[str, tuple[list[str], str]] = STAFF, organisations: tuple[str, ...] = ("civil-affairs", "tax")) -> Any:
+    directory = initialise_directory(tmp_path / "chain", suite_name="ed25519-sha256", organisation_ids=list(organisations),
                                      region="110000", chain_id="desk-test", time_ms=START_MS, settings=NodeSettings(block_wait_ms_max=2))
     clock = {"now": START_MS + 1000}
 
@@ -60,12 +60,12 @@ def run_desk(tmp_path: Path, scenario) -> Any:
         async with open_node(directory, clock_ms=lambda: clock["now"]) as node:
             with open_desk(directory, node, directory.read_settings(), clock_ms=lambda: clock["now"]) as casework:
                 tokens = {label: await admit_staff(directory, node, organisation="civil-affairs", label=label, roles=roles, region=region)
-                          for label, (roles, region) in STAFF.items()}
+                          for label, (roles, region) in staff.items()}
                 await casework.submit(casework_actor(directory, "policy"), "policy", "publish_pack", {"document": read_policy_pack(get_default_policy_path())[0]})
                 app = create_app(node, casework=create_desk_router(directory, casework))
                 transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
                 async with httpx.AsyncClient(transport=transport, base_url="http://desk", timeout=30) as client:
-                    return await scenario(Desk(client, tokens, clock, node, casework))
+                    return await scenario(Desk(client, tokens, clock, node, casework, directory))
 
     return asyncio.run(main()), directory
 

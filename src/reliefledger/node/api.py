@@ -16,7 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from reliefledger import __version__
 from reliefledger.ledger.errors import LedgerInputError
 from reliefledger.node.peer import Node
+from reliefledger.ledger.genesis import IDENTIFIER_PATTERN
 from reliefledger.node.receipts import build_receipt
+from reliefledger.node.reports import get_public_view
 
 TRANSACTION_ID_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 STATUS_BY_CODE = {"too_large": 413, "busy": 503, "halted": 503, "not_found": 404}
@@ -151,6 +153,15 @@ def create_app(node: Node, *, request_bytes_max: int = 128 * 1024, long_poll_sec
         if receipt is None:
             raise LedgerInputError(f"transaction {transaction_id} is not in a block here (unknown, or still pending)", code="not_found")
         return receipt
+
+    @app.get("/v1/public/reports/{report_id}", responses=errors, tags=["reports"])
+    async def follow_report(report_id: str) -> Any:
+        """Follow a problem report by its id, without an account: where it is held, its deadline and
+        history; no description, caller or case. The filing transaction's receipt proves the filing."""
+        view = get_public_view(node.store, report_id) if IDENTIFIER_PATTERN.match(report_id) else None
+        if view is None:
+            raise LedgerInputError(f"no report {report_id}", code="not_found")
+        return view
 
     @app.get("/v1/blocks/{height}", responses=errors, tags=["chain"])
     async def get_block(height: int) -> Any:

@@ -7,7 +7,7 @@ vault; answers about cases carry pseudonyms and commitments only, and reading a 
 needs a purpose and is logged on the ledger.
 """
 
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -135,11 +135,8 @@ class MeansTestsRunIn(MeansTestRunIn):
     case_ids: list[str] = Field(min_length=1, max_length=10_000)
 
 
-def create_casework_router(casework: Casework, staff: StaffDirectory, means_test_plan: list[tuple[AgencyPlan, AgencyClient]] | None = None) -> APIRouter:
-    """The desk's endpoints over a casework service and its staff directory; the cross-agency means
-    test runs with ``means_test_plan`` (from ``means-test.toml``) when the node has one."""
-    router = APIRouter(prefix="/v1", tags=["casework"])
-
+def make_staff_authenticator(staff: StaffDirectory) -> Callable[..., StaffMember]:
+    """A FastAPI dependency naming the staff member of ``Authorization: Bearer <token>`` (401 otherwise)."""
     def authenticate(authorization: str | None = Header(None, description="Bearer <token>")) -> StaffMember:
         if not authorization or not authorization.startswith("Bearer "):
             raise CaseworkError("send Authorization: Bearer <token>", code="unauthenticated", status=401)
@@ -147,6 +144,15 @@ def create_casework_router(casework: Casework, staff: StaffDirectory, means_test
         if member is None:
             raise CaseworkError("unknown token", code="unauthenticated", status=401)
         return member
+
+    return authenticate
+
+
+def create_casework_router(casework: Casework, staff: StaffDirectory, means_test_plan: list[tuple[AgencyPlan, AgencyClient]] | None = None) -> APIRouter:
+    """The desk's endpoints over a casework service and its staff directory; the cross-agency means
+    test runs with ``means_test_plan`` (from ``means-test.toml``) when the node has one."""
+    router = APIRouter(prefix="/v1", tags=["casework"])
+    authenticate = make_staff_authenticator(staff)
 
     def resolve_staff(labels: list[str]) -> list[str]:
         keys = []

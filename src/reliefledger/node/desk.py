@@ -10,6 +10,7 @@ from reliefledger.ledger.results import ResultCode
 from reliefledger.ledger.transactions import TransactionBody, sign_transaction
 from reliefledger.node.casework import Casework
 from reliefledger.node.casework_api import create_casework_router
+from reliefledger.node.reports_api import create_reports_router
 from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.means_test import AgencyClient, AgencyPlan
 from reliefledger.node.keys import generate_key
@@ -40,7 +41,12 @@ def open_desk(directory: ChainDirectory, node: Node, settings: NodeSettings, *, 
 
 def create_desk_router(directory: ChainDirectory, casework: Casework | None, means_test_plan: list[tuple[AgencyPlan, AgencyClient]] | None = None) -> APIRouter | None:
     """The casework endpoints, when the node has a desk."""
-    return None if casework is None else create_casework_router(casework, StaffDirectory(directory), means_test_plan)
+    if casework is None:
+        return None
+    staff = StaffDirectory(directory)
+    router = create_casework_router(casework, staff, means_test_plan)
+    router.include_router(create_reports_router(casework, staff))
+    return router
 
 
 async def admit_staff(directory: ChainDirectory, node: Node, *, organisation: str, label: str, roles: list[str], region: str) -> str:

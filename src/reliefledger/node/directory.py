@@ -40,6 +40,9 @@ KNOWN_ORGANISATIONS = {
     "central-bank": ("中国人民银行 People's Bank of China (digital currency issuer)", "central_bank"),
     "utilities": ("水电燃气公司 Water, Power and Gas Utilities", "public_institution"),
     "charity-federation": ("慈善协会 Charity Federation", "social_organisation"),
+    "finance": ("财政局 Finance Bureau", "government_department"),
+    "discipline-inspection": ("纪委监委 Commission for Discipline Inspection and Supervision", "government_department"),
+    "education": ("教育局 Education Bureau", "government_department"),
 }
 """Organisations ``init`` knows by id, with a display name and kind."""
 
