@@ -101,6 +101,10 @@ class ResultCode(IntEnum):
     WRONG_REPORT_STATE = 702
     NO_REPORT_ROUTE = 703
 
+    EVENT_EXISTS = 710
+    EVENT_NOT_FOUND = 711
+    WRONG_EVENT_STATE = 712
+
     @property
     def is_committed(self) -> bool:
         """True for the one code that means the transaction took effect."""

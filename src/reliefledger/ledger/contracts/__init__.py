@@ -6,7 +6,7 @@ Each contract module exposes ``ACTIONS``, a mapping from action name to a functi
 
 from typing import Any, Callable
 
-from reliefledger.ledger.contracts import assistance, catalog, membership, money, policy_packs, registry, reports, vault_access
+from reliefledger.ledger.contracts import assistance, catalog, membership, money, policy_packs, registry, relief, reports, vault_access
 from reliefledger.ledger.contracts.context import TransactionContext
 
 Action = Callable[[TransactionContext, dict[str, Any]], None]
@@ -18,6 +18,7 @@ CONTRACTS: dict[str, dict[str, Action]] = {
     "money": money.ACTIONS,
     "policy": policy_packs.ACTIONS,
     "registry": registry.ACTIONS,
+    "relief": relief.ACTIONS,
     "reports": reports.ACTIONS,
     "vault": vault_access.ACTIONS,
 }

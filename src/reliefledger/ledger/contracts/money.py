@@ -311,6 +311,21 @@ def _put_transfer(context: TransactionContext, request: dict[str, Any], transfer
     })
 
 
+def post_transfer(context: TransactionContext, debit: dict[str, Any], credit: dict[str, Any], amount: int, transfer_id: str, code: int, reference: str) -> None:
+    """Move money for another contract (relief payments) after it has checked who may: the same
+    checks of currency, balance and wallet limits as any transfer, an ordinary posted transfer
+    record, and conservation required after it."""
+    if context.state.get(get_transfer_key(transfer_id)) is not None:
+        raise Rejection(ResultCode.TRANSFER_EXISTS, f"transfer {transfer_id} exists")
+    if debit["id"] == credit["id"] or debit["currency"] != credit["currency"]:
+        raise Rejection(ResultCode.CURRENCY_MISMATCH, "the payment's accounts must differ and hold the same currency")
+    check_earmarked_payment(debit, credit, context.environment.time_ms)
+    _check_and_move(context, debit, credit, amount, "posted")
+    _put_transfer(context, None, transfer_id, debit["id"], credit["id"], amount, code, reference, [], None, None, "posted")
+    totals = context.state.get(get_totals_key(debit["currency"]))
+    require(totals["debits_posted"] == totals["credits_posted"], f"money is not conserved in {debit['currency']}")
+
+
 RUN_FIGURES = ("cases", "entitled_fen", "wallet_payments", "wallet_fen", "bank_payments", "bank_fen", "already_paid", "not_paid", "instructions")
 
 
