@@ -51,7 +51,7 @@ class Desk:
         return response.json()
 
 
-def run_desk(tmp_path: Path, scenario, *, staff: dict[str, tuple[list[str], str]] = STAFF, organisations: tuple[str, ...] = ("civil-affairs", "tax")) -> Any:
+def run_desk(tmp_path: Path, scenario, *, staff: dict[str, tuple] = STAFF, organisations: tuple[str, ...] = ("civil-affairs", "tax")) -> Any:
     directory = initialise_directory(tmp_path / "chain", suite_name="ed25519-sha256", organisation_ids=list(organisations),
                                      region="110000", chain_id="desk-test", time_ms=START_MS, settings=NodeSettings(block_wait_ms_max=2))
     clock = {"now": START_MS + 1000}
@@ -59,8 +59,9 @@ def run_desk(tmp_path: Path, scenario, *, staff: dict[str, tuple[list[str], str]
     async def main() -> Any:
         async with open_node(directory, clock_ms=lambda: clock["now"]) as node:
             with open_desk(directory, node, directory.read_settings(), clock_ms=lambda: clock["now"]) as casework:
-                tokens = {label: await admit_staff(directory, node, organisation="civil-affairs", label=label, roles=roles, region=region)
-                          for label, (roles, region) in staff.items()}
+                tokens = {label: await admit_staff(directory, node, organisation=spec[2] if len(spec) > 2 else "civil-affairs", label=label, roles=spec[0],
+                                                   region=spec[1])
+                          for label, spec in staff.items()}
                 await casework.submit(casework_actor(directory, "policy"), "policy", "publish_pack", {"document": read_policy_pack(get_default_policy_path())[0]})
                 app = create_app(node, casework=create_desk_router(directory, casework))
                 transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

@@ -38,6 +38,8 @@ STATUS_BY_RESULT = {
     ResultCode.PERSON_NOT_FOUND: 404,
     ResultCode.POLICY_PACK_NOT_FOUND: 404,
     ResultCode.REPORT_NOT_FOUND: 404,
+    ResultCode.EVENT_NOT_FOUND: 404,
+    ResultCode.ACCOUNT_NOT_FOUND: 404,
 }
 """HTTP status of a refused step; any other refusal is a 409 (it conflicts with the case's state)."""
 

@@ -10,6 +10,7 @@ from reliefledger.ledger.results import ResultCode
 from reliefledger.ledger.transactions import TransactionBody, sign_transaction
 from reliefledger.node.casework import Casework
 from reliefledger.node.casework_api import create_casework_router
+from reliefledger.node.relief_api import create_relief_router
 from reliefledger.node.reports_api import create_reports_router
 from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.means_test import AgencyClient, AgencyPlan
@@ -46,6 +47,7 @@ def create_desk_router(directory: ChainDirectory, casework: Casework | None, mea
     staff = StaffDirectory(directory)
     router = create_casework_router(casework, staff, means_test_plan)
     router.include_router(create_reports_router(casework, staff))
+    router.include_router(create_relief_router(casework, staff))
     return router
 
 
