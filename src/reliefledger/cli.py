@@ -1,6 +1,7 @@
 """The command line: parses, calls the layers, prints. No business logic lives here."""
 
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -81,14 +82,18 @@ def node(
     directory: Path = typer.Argument(..., help="Chain folder made by 'reliefledger init'"),
     host: Optional[str] = typer.Option(None, help="Listen address (default from node.json)"),
     port: Optional[int] = typer.Option(None, help="Listen port (default from node.json)"),
+    orderer: Optional[str] = typer.Option(None, help="solo, or the JetStream cluster: nats://host:port,nats://... (default from node.json)"),
+    cutter: Optional[str] = typer.Option(None, help="With a NATS orderer and the orderer key: active, standby or off (default from node.json)"),
 ) -> None:
-    """Run a peer: the solo orderer, the commit loop and the HTTP API, until Ctrl+C."""
+    """Run a peer: the orderer (solo in-process, or a NATS JetStream cluster), the commit loop and the HTTP API, until Ctrl+C."""
     chain = ChainDirectory(directory)
     try:
         settings = chain.read_settings()
         chain.read_genesis()
     except LedgerInputError as error:
         fail(error.message)
+    if orderer or cutter:
+        settings = dataclasses.replace(settings, orderer=orderer or settings.orderer, cutter=cutter or settings.cutter)
     host = host or settings.host
     port = port or settings.port
 
@@ -97,7 +102,7 @@ def node(
         console.print(f"node of [bold]{status['chain_id']}[/] at height {status['height']} listening on http://{host}:{port} (API docs: /docs)", highlight=False)
 
     try:
-        asyncio.run(serve(chain, host=host, port=port, on_ready=announce))
+        asyncio.run(serve(chain, host=host, port=port, on_ready=announce, settings=settings))
     except LedgerInputError as error:
         fail(error.message)
 
@@ -565,6 +570,44 @@ def import_households_command(
 
 money_app = typer.Typer(help="Disbursement: the monthly run and the bank rail's reconciliation (the node must not be running).", no_args_is_help=True)
 app.add_typer(money_app, name="money")
+
+
+network_app = typer.Typer(help="A local network: a NATS JetStream cluster and peers as separate processes (docs/deployment.md).", no_args_is_help=True)
+app.add_typer(network_app, name="network")
+
+
+@network_app.command("up")
+def network_up(
+    directory: Path = typer.Argument(..., help="Folder of the network (made on first use; reused afterwards)"),
+    peers: int = typer.Option(4, help="Peers, one per organisation, each its own process"),
+    servers: int = typer.Option(3, help="nats-server processes in the JetStream cluster (3 or more for fault tolerance)"),
+    client_port: int = typer.Option(4222, help="Server i takes client port P+i, route port P+2000+i, monitoring P+4000+i"),
+    peer_port: int = typer.Option(8101, help="Peer i serves its HTTP API on P+i"),
+) -> None:
+    """Start the servers (loopback only, own store folders, fsync on every write) and the peers; print their addresses."""
+    from reliefledger.node.network import NetworkPlan, bring_up
+
+    if not 1 <= servers <= 9 or not 1 <= peers <= 8:
+        fail("--servers is 1 to 9 and --peers 1 to 8")
+    try:
+        bring_up(directory, NetworkPlan(peers=peers, servers=servers, client_port=client_port, peer_port=peer_port), report=lambda line: console.print(f"  {line}"))
+    except LedgerInputError as error:
+        fail(error.message)
+    except OSError as error:
+        fail(f"cannot start the network in {directory}: {error}")
+    console.print(f"[green]network up[/] in {directory}; stop it with: reliefledger network down {directory}")
+
+
+@network_app.command("down")
+def network_down(directory: Path = typer.Argument(..., help="Folder of a network started with 'network up'")) -> None:
+    """Stop exactly the processes 'network up' started (the data stays)."""
+    from reliefledger.node.network import bring_down
+
+    try:
+        stopped = bring_down(directory)
+    except LedgerInputError as error:
+        fail(error.message)
+    console.print(f"[green]network down[/]: {stopped} processes stopped")
 
 
 reports_app = typer.Typer(help="Problem reports: routing rules, filing, following, the steps, the overview of every level.", no_args_is_help=True)

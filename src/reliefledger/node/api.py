@@ -21,7 +21,7 @@ from reliefledger.node.receipts import build_receipt
 from reliefledger.node.reports import get_public_view
 
 TRANSACTION_ID_PATTERN = re.compile(r"^[0-9a-f]{64}$")
-STATUS_BY_CODE = {"too_large": 413, "busy": 503, "halted": 503, "not_found": 404}
+STATUS_BY_CODE = {"too_large": 413, "busy": 503, "halted": 503, "not_found": 404, "ordering_unavailable": 503}
 
 
 class ErrorAnswer(BaseModel):

@@ -249,10 +249,24 @@ class Node:
         for listener in self.commit_listeners:
             listener(block)
 
+    def is_already_committed(self, block: Block) -> bool:
+        """True for a block this peer committed already (a redelivery); a different block at a
+        committed height is a fork of the ordering service: halt and raise the alarm."""
+        if block.header.height > self.tip.height:
+            return False
+        stored = self.store.get_block(block.header.height)
+        if stored is not None and stored.hash == compute_block_hash(self.suite, block.header):
+            return True
+        self.halted = f"conflicting block at height {block.header.height}: the ordering service offered a block other than the one committed here"
+        logger.critical("ALARM, halting commits: %s", self.halted)
+        raise InvariantViolation(self.halted)
+
     async def _run_commit_loop(self) -> None:
         while True:
             block = await self.orderer.next_block()
             try:
+                if self.is_already_committed(block):
+                    continue
                 self.commit_block(block)
             except Exception as error:
                 # Nothing of the block was committed (one SQLite transaction); stop loudly rather
@@ -273,7 +287,17 @@ class Node:
         for envelope, sequence in zip(fresh, sequences):
             self.pending[envelope.id] = PendingTransaction(envelope, sequence)
             self._verified_signatures[envelope.id] = envelope.signature
-        await self.orderer.submit(fresh)
+        try:
+            await self.orderer.submit(fresh)
+        except LedgerInputError:
+            # The ordering cluster is unavailable: forget them here so that resubmitting the same
+            # transactions later publishes them again (any that did reach the cluster is ordered
+            # once and settles like a transaction from another peer).
+            for envelope in fresh:
+                self.pending.pop(envelope.id, None)
+                self._verified_signatures.pop(envelope.id, None)
+            self.store.delete_mempool(sequences)
+            raise
         return [Submission(envelope.id, True, {"id": envelope.id.hex(), "status": "pending"}) for envelope in envelopes]
 
     async def _recover_mempool(self) -> None:

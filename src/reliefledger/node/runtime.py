@@ -23,6 +23,9 @@ from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.peer import Node
 from reliefledger.node.settings import NodeSettings
 from reliefledger.node.verification import SignatureVerifier
+from reliefledger.ledger.blocks import Block
+from reliefledger.ordering.jetstream import JetStreamOrderer, JetStreamSettings
+from reliefledger.ordering.protocol import ChainPosition, Orderer
 from reliefledger.ordering.solo import SoloOrderer
 from reliefledger.store.block_store import BlockStore
 from reliefledger.store.vault_keys import read_secret_key
@@ -66,19 +69,13 @@ def lock_directory(directory: ChainDirectory) -> Iterator[None]:
 
 @contextlib.asynccontextmanager
 async def _open_node(directory: ChainDirectory, settings: NodeSettings, clock_ms: Callable[[], int]) -> AsyncIterator[Node]:
-    if settings.orderer != "solo":
-        raise LedgerInputError(f"orderer {settings.orderer!r} is not available in this build; use 'solo'", code="invalid_settings")
     store = directory.open_store(settings)
-    genesis = store.get_genesis()
-    orderer_key = directory.read_orderer_key()
+    try:
+        orderer = _build_orderer(directory, settings, store, clock_ms)
+    except BaseException:
+        store.close()
+        raise
     verifier = SignatureVerifier(settings.verify_workers)
-    orderer = SoloOrderer(
-        chain_id=genesis.chain_id,
-        suite=genesis.suite,
-        signing_seed=orderer_key.seed,
-        clock_ms=clock_ms,
-        batch=settings.get_batch_limits(),
-    )
     node = Node(
         store=store,
         orderer=orderer,
@@ -93,6 +90,31 @@ async def _open_node(directory: ChainDirectory, settings: NodeSettings, clock_ms
         await node.stop()
         verifier.close()
         store.close()
+
+
+def _build_orderer(directory: ChainDirectory, settings: NodeSettings, store: BlockStore, clock_ms: Callable[[], int]) -> Orderer:
+    """The solo orderer, or the JetStream orderer for ``nats://`` servers (cutting blocks when this
+    peer holds the orderer key)."""
+    genesis = store.get_genesis()
+    if settings.orderer == "solo":
+        return SoloOrderer(chain_id=genesis.chain_id, suite=genesis.suite, signing_seed=directory.read_orderer_key().seed, clock_ms=clock_ms,
+                           batch=settings.get_batch_limits())
+    servers = tuple(item.strip() for item in settings.orderer.split(",") if item.strip())
+    if not servers or not all(server.startswith(("nats://", "tls://")) for server in servers):
+        raise LedgerInputError(f"orderer {settings.orderer!r} is neither 'solo' nor a list of nats:// servers", code="invalid_settings")
+    if settings.cutter not in ("active", "standby", "off"):
+        raise LedgerInputError("cutter is active, standby or off", code="invalid_settings")
+    signing_seed = directory.read_orderer_key().seed if directory.orderer_key_path.exists() else None
+    genesis_block = store.get_block(0)
+
+    def read_local_block(height: int) -> Block | None:
+        stored = store.get_block(height)
+        return None if stored is None or height == 0 else Block(stored.header, stored.orderer_signature, tuple(stored.get_envelopes()))
+
+    return JetStreamOrderer(chain_id=genesis.chain_id, suite=genesis.suite, settings=JetStreamSettings(servers, settings.cutter, submit_deadline_s=settings.ordering_timeout_s), clock_ms=clock_ms,
+                            batch=settings.get_batch_limits(), signing_seed=signing_seed,
+                            genesis_position=ChainPosition(0, genesis_block.hash, genesis.time_ms), read_local_block=read_local_block,
+                            local_height=store.get_tip_height)
 
 
 async def start_server(app: Any, *, host: str, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
@@ -124,10 +146,11 @@ def stop_server_on_signals(server: uvicorn.Server) -> None:
         loop.add_signal_handler(signal_number, lambda: setattr(server, "should_exit", True))
 
 
-async def serve(directory: ChainDirectory, *, host: str, port: int, on_ready: Callable[[Node], None] | None = None) -> None:
+async def serve(directory: ChainDirectory, *, host: str, port: int, on_ready: Callable[[Node], None] | None = None,
+                settings: NodeSettings | None = None) -> None:
     """Run a node and its HTTP API until SIGINT or SIGTERM (with the desk's means-test plan when
     ``means-test.toml`` is in the directory: its agencies are asked over HTTP)."""
-    settings = directory.read_settings()
+    settings = settings or directory.read_settings()
     plan_path = directory.root / MEANS_TEST_FILE
     planned = read_means_test_plan(plan_path) if plan_path.exists() else []
     async with open_node(directory, settings=settings) as node, httpx.AsyncClient(timeout=None) as client:

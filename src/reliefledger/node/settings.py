@@ -20,7 +20,11 @@ class NodeSettings:
     port: int = 8000
     """Port the HTTP API listens on."""
     orderer: str = "solo"
-    """Ordering service: ``solo`` (in-process)."""
+    """Ordering service: ``solo`` (in-process), or the NATS JetStream cluster's servers
+    ``nats://host:port,nats://host:port,...``."""
+    cutter: str = "standby"
+    """With a NATS orderer and the orderer key in ``keys/``: ``active`` (cuts blocks), ``standby``
+    (takes over when the head stalls) or ``off``."""
     block_transactions_max: int = 1024
     """Most transactions the orderer puts in one block."""
     block_bytes_max: int = 4 * 1024 * 1024
@@ -37,6 +41,8 @@ class NodeSettings:
     """SQLite synchronous mode: FULL survives power loss; NORMAL only process crashes."""
     verify_workers: int = 0
     """Processes that verify signatures of batched submissions (0: verify inline)."""
+    ordering_timeout_s: int = 20
+    """With a NATS orderer: how long a submission waits for the cluster before failing with 503."""
     organisation: str = ""
     """The organisation that runs this node and owns its vault (empty: the first founder)."""
 

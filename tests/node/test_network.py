@@ -1,0 +1,287 @@
+"""A real network on 127.0.0.1: three nats-server processes (JetStream, three replicas, fsync on
+every write) and four peers as separate processes, started and stopped by ``network up/down``.
+
+Load goes to every peer over HTTP; the peers must reach the same state digest at every height,
+through a ``kill -9`` of a peer, a ``kill -9`` of the stream leader, the loss of two of three
+servers, and the loss of every server's stream files. Every test stops what it started."""
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+
+from node_support import run_cli
+from reliefledger.ledger.transactions import TransactionBody, sign_transaction
+from reliefledger.node.directory import ChainDirectory
+from reliefledger.node.keys import generate_key
+from reliefledger.node.network import NetworkPlan, bring_down, bring_up, is_running, start_peer, start_server
+from reliefledger.ordering.jetstream import get_stream_names
+
+pytestmark = pytest.mark.slow
+
+
+def find_port_range(width: int, count: int) -> int:
+    """A base port P with P, P+1, ... P+count-1 free at P, P+width, P+2*width (servers need three ranges)."""
+    for _ in range(200):
+        base = random.randrange(20000, 40000 - 3 * width)
+        ports = [base + offset * width + index for offset in range(3) for index in range(count)]
+        if all(_is_free(port) for port in ports):
+            return base
+    raise AssertionError("no free port range")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+class Network:
+    """A running local network and the load driven into it."""
+
+    def __init__(self, root: Path, servers: int = 3, peers: int = 4, ordering_timeout_s: int = 20) -> None:
+        self.root = root
+        client_port = find_port_range(2000, servers)
+        self.plan = NetworkPlan(peers=peers, servers=servers, client_port=client_port, peer_port=find_port_range(1, peers), chain_id="net-test",
+                                ordering_timeout_s=ordering_timeout_s)
+        self.record = bring_up(root, self.plan)
+        self.peers = {entry["name"]: entry for entry in self.record["peers"]}
+        self.folders = {name: ChainDirectory(root / "peers" / name) for name in self.peers}
+        self.count = 0
+
+    def url(self, peer: str) -> str:
+        return self.peers[peer]["url"]
+
+    def admission(self, peer: str) -> bytes:
+        """A signed admission of a fresh member key by the peer's own organisation."""
+        admin = self.folders[peer].read_organisation_key(peer)
+        self.count += 1
+        body = TransactionBody("net-test", "membership", "admit_member", {"public_key": generate_key(admin.suite, "m").public_key, "roles": ["caseworker"]},
+                               admin.public_key, f"n{self.count}", time.time_ns() // 1_000_000 + 3_600_000)
+        return sign_transaction(admin.suite, admin.seed, body)
+
+    def submit(self, peer: str, envelopes: list, timeout_s: float = 60) -> httpx.Response:
+        """Post each envelope; answer the first answer that is not 202 (or the last one)."""
+        with httpx.Client(timeout=timeout_s) as client:
+            for envelope in envelopes:
+                answer = client.post(f"{self.url(peer)}/v1/transactions", content=envelope.encoded, headers={"content-type": "application/json"})
+                if answer.status_code != 202:
+                    return answer
+        return answer
+
+    def status(self, peer: str) -> dict:
+        return httpx.get(f"{self.url(peer)}/v1/status", timeout=5).json()
+
+    def wait_for_height(self, height: int, timeout_s: float = 60, peers: list[str] | None = None) -> None:
+        deadline = time.monotonic() + timeout_s
+        for peer in peers or list(self.peers):
+            while True:
+                try:
+                    if self.status(peer)["height"] >= height:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, f"{peer} did not reach height {height}: {self.status(peer)}"
+                time.sleep(0.1)
+
+    def wait_committed(self, ids: list[str], peer: str, timeout_s: float = 90) -> None:
+        deadline = time.monotonic() + timeout_s
+        for identifier in ids:
+            while True:
+                answer = httpx.get(f"{self.url(peer)}/v1/transactions/{identifier}", params={"wait": 5}, timeout=10).json()
+                if answer.get("status") == "committed":
+                    break
+                assert answer.get("status") in ("pending", None) or answer.get("code") == "not_found", answer
+                assert time.monotonic() < deadline, f"{identifier} not committed at {peer}: {answer}"
+
+    def assert_agreement(self) -> int:
+        """Every peer holds the same blocks and state digests up to the lowest height; answer it."""
+        heights = {peer: self.status(peer)["height"] for peer in self.peers}
+        top = min(heights.values())
+        for height in range(1, top + 1):
+            seen = {(answer["hash"], answer["state_digest"]) for answer in (httpx.get(f"{self.url(peer)}/v1/blocks/{height}", timeout=5).json()
+                                                                         for peer in self.peers)}
+            assert len(seen) == 1, f"peers disagree at height {height}: {seen}"
+        return top
+
+    def all_transaction_ids(self, peer: str) -> list[str]:
+        top = self.status(peer)["height"]
+        ids = []
+        for height in range(1, top + 1):
+            ids.extend(httpx.get(f"{self.url(peer)}/v1/blocks/{height}", timeout=5).json()["transaction_ids"])
+        return ids
+
+    def find_leader(self) -> str:
+        async def ask() -> str:
+            connection = await nats.connect(servers=[server["url"] for server in self.record["servers"]], max_reconnect_attempts=3)
+            try:
+                info = await connection.jetstream().stream_info(get_stream_names("net-test")[0])
+                return info.cluster.leader
+            finally:
+                await connection.close()
+        return asyncio.run(ask())
+
+    def kill(self, name: str) -> None:
+        entry = next(entry for entry in self.record["processes"] if entry["name"] == name)
+        os.kill(entry["pid"], signal.SIGKILL)
+        _wait_gone(entry)
+
+    def restart_server(self, name: str) -> None:
+        index = int(name[1:])
+        entry = start_server(self.root, self.plan, index)
+        self._replace(name, entry)
+
+    def restart_peer(self, name: str) -> None:
+        entry = start_peer(self.folders[name])
+        self._replace(name, entry)
+        self.peers[name] = {key: value for key, value in entry.items() if key != "process"}
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.status(name)
+                return
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "the restarted peer did not answer"
+                time.sleep(0.1)
+
+    def _replace(self, name: str, entry: dict) -> None:
+        public = {key: value for key, value in entry.items() if key != "process"}
+        self.record["processes"] = [public if item["name"] == name else item for item in self.record["processes"]]
+        (self.root / "network.json").write_text(json.dumps(self.record))
+
+    def down(self) -> None:
+        bring_down(self.root)
+        assert not any(is_running(entry) for entry in self.record["processes"]), "a process of the network is still running"
+
+
+def _wait_gone(entry: dict) -> None:
+    deadline = time.monotonic() + 10
+    while is_running(entry) and time.monotonic() < deadline:
+        try:
+            os.waitpid(entry["pid"], os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def network(tmp_path):
+    started = Network(tmp_path / "net")
+    try:
+        yield started
+    finally:
+        if (started.root / "network.json").exists():
+            started.down()
+
+
+def test_four_peers_agree_at_every_height_and_a_killed_peer_catches_up(network: Network) -> None:
+    peers = list(network.peers)
+    ids = []
+    for round_number in range(6):
+        for peer in peers:
+            if round_number == 2 and peer == peers[2]:
+                network.kill(peer)  # kill -9 in the middle of the load
+            if round_number == 4 and peer == peers[2]:
+                network.restart_peer(peer)  # it catches up from the block stream
+            if round_number in (2, 3) and peer == peers[2]:
+                continue
+            envelopes = [network.admission(peer) for _ in range(40)]
+            answer = network.submit(peer, envelopes)
+            assert answer.status_code == 202, answer.text
+            ids.extend(envelope.id.hex() for envelope in envelopes)
+    network.wait_committed(ids, peers[0])
+    network.wait_for_height(network.status(peers[0])["height"])
+    top = network.assert_agreement()
+    assert top >= 2 and sorted(network.all_transaction_ids(peers[3])) == sorted(set(network.all_transaction_ids(peers[3])))
+    assert set(ids) <= set(network.all_transaction_ids(peers[2])), "the restarted peer misses transactions"
+    verified = run_cli("verify", network.folders[peers[2]].root)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_killing_the_stream_leader_loses_and_duplicates_nothing(network: Network) -> None:
+    peers = list(network.peers)
+    ids = []
+    leader = network.find_leader()
+    for round_number in range(8):
+        if round_number == 3:
+            network.kill(leader)
+        peer = peers[round_number % len(peers)]
+        envelopes = [network.admission(peer) for _ in range(50)]
+        answer = network.submit(peer, envelopes)
+        assert answer.status_code == 202, answer.text  # the node retries the publish through the election
+        ids.extend(envelope.id.hex() for envelope in envelopes)
+    network.restart_server(leader)
+    network.wait_committed(ids, peers[1])
+    network.wait_for_height(network.status(peers[1])["height"])
+    network.assert_agreement()
+    ordered = network.all_transaction_ids(peers[0])
+    assert sorted(ordered) == sorted(ids) and len(ordered) == len(set(ordered)), "a transaction was lost or ordered twice"
+
+
+def test_without_quorum_submissions_fail_clearly_and_resume_after(tmp_path) -> None:
+    network = Network(tmp_path / "net", ordering_timeout_s=4)
+    try:
+        peers = list(network.peers)
+        first = [network.admission(peers[0]) for _ in range(5)]
+        assert network.submit(peers[0], first).status_code == 202
+        network.wait_committed([envelope.id.hex() for envelope in first], peers[0])
+        network.kill("n1")
+        network.kill("n2")
+        started = time.monotonic()
+        refused = network.submit(peers[1], [network.admission(peers[1])])
+        assert refused.status_code == 503 and refused.json()["code"] == "ordering_unavailable", refused.text
+        assert time.monotonic() - started < 20, "the refusal took too long"
+        status = network.status(peers[1])
+        assert status["pending"] == 0 and status["halted"] is None  # nothing half-done
+        network.restart_server("n1")
+        network.restart_server("n2")
+        again = [network.admission(peers[1]) for _ in range(5)]
+        deadline = time.monotonic() + 60
+        while (answer := network.submit(peers[1], again)).status_code != 202:
+            assert time.monotonic() < deadline, answer.text
+            time.sleep(1)
+        network.wait_committed([envelope.id.hex() for envelope in again], peers[3])
+        network.assert_agreement()
+    finally:
+        network.down()
+
+
+def test_lost_stream_files_lose_no_committed_block(network: Network) -> None:
+    peers = list(network.peers)
+    before = [network.admission(peers[0]) for _ in range(30)]
+    assert network.submit(peers[0], before).status_code == 202
+    network.wait_committed([envelope.id.hex() for envelope in before], peers[0])
+    network.wait_for_height(network.status(peers[0])["height"])
+    height = network.assert_agreement()
+    for server in network.record["servers"]:
+        entry = next(item for item in network.record["processes"] if item["name"] == server["name"])
+        os.kill(entry["pid"], signal.SIGTERM)
+        _wait_gone(entry)
+    for index in range(network.plan.servers):  # every server loses its stream files
+        shutil.rmtree(network.root / "nats" / f"n{index}" / "store", ignore_errors=True)
+    for server in network.record["servers"]:
+        network.restart_server(server["name"])
+    after = [network.admission(peers[1]) for _ in range(20)]
+    deadline = time.monotonic() + 90
+    while (answer := network.submit(peers[1], after)).status_code != 202:
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(1)
+    network.wait_committed([envelope.id.hex() for envelope in after], peers[2])
+    network.wait_for_height(network.status(peers[2])["height"])
+    assert network.assert_agreement() > height  # the chain went on from the true tip, re-published by the cutter
+    for peer in peers:
+        assert network.status(peer)["halted"] is None
+    subprocess.run(["true"], check=True)
