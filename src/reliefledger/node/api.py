@@ -42,6 +42,8 @@ class StatusAnswer(BaseModel):
     time_ms: int
     pending: int
     halted: str | None
+    agreement: dict[str, Any] | None = Field(None, description="With a cluster: per organisation, its last attested height, how far it agrees, where it diverged")
+    divergences: int | None = Field(None, description="With a cluster: proofs of divergence held (each raised the alarm)")
 
 
 class ProofAnswer(BaseModel):
@@ -153,6 +155,14 @@ def create_app(node: Node, *, request_bytes_max: int = 128 * 1024, long_poll_sec
         if receipt is None:
             raise LedgerInputError(f"transaction {transaction_id} is not in a block here (unknown, or still pending)", code="not_found")
         return receipt
+
+    @app.get("/v1/attestations", responses=errors, tags=["chain"])
+    async def get_attestations() -> Any:
+        """Which peers agree with this one up to which height, the proofs of divergence (two signed
+        attestations of one height that differ) and how many attestations were refused."""
+        if node.attestations is None:
+            raise LedgerInputError("this node orders with the solo orderer: there are no other peers to attest", code="not_found")
+        return node.attestations.to_json()
 
     @app.get("/v1/public/reports/{report_id}", responses=errors, tags=["reports"])
     async def follow_report(report_id: str) -> Any:

@@ -91,6 +91,8 @@ class Node:
         self.commit_listeners: list[Callable[[Block], None]] = []
         """Called after each committed block (the benchmark measures latency with one)."""
         self._tasks: list[asyncio.Task] = []
+        self.attestations: Any = None
+        """The peers' attestations (``node/attestations.py``) when ordering runs on a cluster."""
 
     async def start(self) -> None:
         """Resume ordering after the tip, order again what the mempool holds, start committing."""
@@ -213,6 +215,8 @@ class Node:
             "time_ms": self.tip.time_ms,
             "pending": len(self.pending),
             "halted": self.halted,
+            **({} if self.attestations is None else {"agreement": self.attestations.to_json()["peers"],
+                                                    "divergences": len(self.attestations.divergences)}),
         }
 
     def commit_block(self, block: Block) -> None:

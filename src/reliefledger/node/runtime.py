@@ -18,6 +18,7 @@ from reliefledger.node.agency_config import AGENCIES_FILE, MEANS_TEST_FILE, open
 from reliefledger.node.agency_http import HttpAgencyClient, create_agency_app
 from reliefledger.node.agency_service import AgencyService, NodeLedger
 from reliefledger.node.api import create_app
+from reliefledger.node.attestations import AttestationBook, build_attestation
 from reliefledger.node.desk import create_desk_router, open_desk
 from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.peer import Node
@@ -83,6 +84,8 @@ async def _open_node(directory: ChainDirectory, settings: NodeSettings, clock_ms
         verifier=verifier,
         pending_transactions_max=settings.pending_transactions_max,
     )
+    if isinstance(orderer, JetStreamOrderer):
+        _attach_attestations(directory, settings, node, orderer)
     try:
         await node.start()
         yield node
@@ -90,6 +93,30 @@ async def _open_node(directory: ChainDirectory, settings: NodeSettings, clock_ms
         await node.stop()
         verifier.close()
         store.close()
+
+
+def _attach_attestations(directory: ChainDirectory, settings: NodeSettings, node: Node, orderer: JetStreamOrderer) -> None:
+    """Keep the book of the peers' attestations; after every commit, sign and publish this peer's
+    own (with its organisation's key, when this folder holds it)."""
+    store = node.store
+
+    def read_own(height: int) -> tuple[bytes, bytes] | None:
+        stored = store.get_block(height) if 1 <= height <= node.tip.height else None
+        return None if stored is None else (stored.hash, stored.state_digest)
+
+    book = AttestationBook(node.suite, node.genesis.chain_id, store.get, read_own)
+    node.attestations = book
+    orderer.on_attestation = book.add
+    organisation = settings.organisation or node.genesis.organisations[0].id
+    key_path = directory.get_organisation_key_path(organisation)
+    key = directory.read_organisation_key(organisation) if key_path.exists() else None
+
+    def on_commit(block: Block) -> None:
+        if key is not None:
+            orderer.attest(build_attestation(key, organisation, node.genesis.chain_id, node.tip.height, node.tip.hash, node.tip.state_digest))
+        book.recheck()
+
+    node.commit_listeners.append(on_commit)
 
 
 def _build_orderer(directory: ChainDirectory, settings: NodeSettings, store: BlockStore, clock_ms: Callable[[], int]) -> Orderer:

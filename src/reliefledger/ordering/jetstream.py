@@ -48,6 +48,7 @@ WRONG_LAST_SEQUENCE = 10071
 MESSAGE_ID_IN_PROCESS = 10158
 NO_PEERS_YET = 10005
 BLOCK_QUEUE_MAX = 8
+ATTESTATION_QUEUE_MAX = 64
 PUBLISH_IN_FLIGHT_MAX = 256
 RETRYABLE = (nats.errors.TimeoutError, nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError,
              nats.errors.ConnectionReconnectingError, nats.errors.OutboundBufferLimitError, nats.js.errors.ServiceUnavailableError)
@@ -82,6 +83,12 @@ def get_stream_names(chain_id: str) -> tuple[str, str, str, str]:
     """(transaction stream, its subject, block stream, its subject) of a chain."""
     token = chain_id.replace(".", "_")
     return f"RL_{token}_TX", f"rl.{token}.tx", f"RL_{token}_BLOCKS", f"rl.{token}.blocks"
+
+
+def get_attestation_names(chain_id: str) -> tuple[str, str]:
+    """(attestation stream, its subject) of a chain."""
+    token = chain_id.replace(".", "_")
+    return f"RL_{token}_ATTEST", f"rl.{token}.attest"
 
 
 def encode_block(block: Block) -> bytes:
@@ -176,6 +183,10 @@ class JetStreamOrderer:
         self.genesis_position = genesis_position
         self.read_local_block, self.local_height = read_local_block, local_height
         self.tx_stream, self.tx_subject, self.block_stream, self.block_subject = get_stream_names(chain_id)
+        self.attestation_stream, self.attestation_subject = get_attestation_names(chain_id)
+        self.on_attestation: Callable[[bytes], None] | None = None
+        """Called with every published attestation (the node's attestation book), when set before start."""
+        self._attestations: asyncio.Queue[bytes] = asyncio.Queue(ATTESTATION_QUEUE_MAX)
         self._blocks: asyncio.Queue[Block] = asyncio.Queue(BLOCK_QUEUE_MAX)
         self._tasks: list[asyncio.Task] = []
         self._connection: nats.NATS | None = None
@@ -192,6 +203,33 @@ class JetStreamOrderer:
         self._tasks.append(asyncio.create_task(self._follow_blocks(position.height + 1), name="jetstream-follower"))
         if self.signing_seed is not None and self.settings.cutter != "off":
             self._tasks.append(asyncio.create_task(self._run_cutter(), name="jetstream-cutter"))
+        self._tasks.append(asyncio.create_task(self._publish_attestations(), name="jetstream-attestations-out"))
+        if self.on_attestation is not None:
+            self._tasks.append(asyncio.create_task(self._follow_attestations(), name="jetstream-attestations-in"))
+
+    def attest(self, data: bytes) -> None:
+        """Queue this peer's signed attestation of a block for publishing; when publishing falls
+        behind, the oldest waiting one gives way (a later attestation covers the chain up to it)."""
+        if self._attestations.full():
+            self._attestations.get_nowait()
+        self._attestations.put_nowait(data)
+
+    async def _publish_attestations(self) -> None:
+        while True:
+            data = await self._attestations.get()
+            try:
+                await self._publish(self.attestation_subject, data, {}, time.monotonic() + 30)
+            except Exception as error:  # the cluster is away: the next attestation will say the same and more
+                logger.warning("attestation not published: %r", error)
+
+    async def _follow_attestations(self) -> None:
+        reader = StreamReader(self.js, self.attestation_stream, self.attestation_subject, 1)
+        try:
+            while True:
+                for message in await reader.read(256, 1.0):
+                    self.on_attestation(message.data)
+        finally:
+            await reader.close()
 
     async def submit(self, envelopes: Sequence[Envelope]) -> None:
         """Publish every envelope, its id as message id; ``OrderingUnavailable`` when the cluster
@@ -232,7 +270,8 @@ class JetStreamOrderer:
 
     async def _ensure_streams(self) -> None:
         """Create both streams if the cluster lacks them (first start, or stream files lost)."""
-        for stream, subject in ((self.tx_stream, self.tx_subject), (self.block_stream, self.block_subject)):
+        for stream, subject in ((self.tx_stream, self.tx_subject), (self.block_stream, self.block_subject),
+                                (self.attestation_stream, self.attestation_subject)):
             await _ensure_stream(self.js, stream, subject, self.settings.replicas)
         self._streams_checked = time.monotonic()
 
