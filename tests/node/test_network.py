@@ -12,7 +12,7 @@ import random
 import shutil
 import signal
 import socket
-import subprocess
+import sqlite3
 import time
 from pathlib import Path
 
@@ -61,6 +61,7 @@ class Network:
         self.peers = {entry["name"]: entry for entry in self.record["peers"]}
         self.folders = {name: ChainDirectory(root / "peers" / name) for name in self.peers}
         self.count = 0
+        self.http = httpx.Client(timeout=10)
 
     def url(self, peer: str) -> str:
         return self.peers[peer]["url"]
@@ -75,15 +76,15 @@ class Network:
 
     def submit(self, peer: str, envelopes: list, timeout_s: float = 60) -> httpx.Response:
         """Post each envelope; answer the first answer that is not 202 (or the last one)."""
-        with httpx.Client(timeout=timeout_s) as client:
-            for envelope in envelopes:
-                answer = client.post(f"{self.url(peer)}/v1/transactions", content=envelope.encoded, headers={"content-type": "application/json"})
-                if answer.status_code != 202:
-                    return answer
+        for envelope in envelopes:
+            answer = self.http.post(f"{self.url(peer)}/v1/transactions", content=envelope.encoded, headers={"content-type": "application/json"},
+                                    timeout=timeout_s)
+            if answer.status_code != 202:
+                return answer
         return answer
 
     def status(self, peer: str) -> dict:
-        return httpx.get(f"{self.url(peer)}/v1/status", timeout=5).json()
+        return self.http.get(f"{self.url(peer)}/v1/status", timeout=5).json()
 
     def wait_for_height(self, height: int, timeout_s: float = 60, peers: list[str] | None = None) -> None:
         deadline = time.monotonic() + timeout_s
@@ -101,7 +102,7 @@ class Network:
         deadline = time.monotonic() + timeout_s
         for identifier in ids:
             while True:
-                answer = httpx.get(f"{self.url(peer)}/v1/transactions/{identifier}", params={"wait": 5}, timeout=10).json()
+                answer = self.http.get(f"{self.url(peer)}/v1/transactions/{identifier}", params={"wait": 5}).json()
                 if answer.get("status") == "committed":
                     break
                 assert answer.get("status") in ("pending", None) or answer.get("code") == "not_found", answer
@@ -112,7 +113,7 @@ class Network:
         heights = {peer: self.status(peer)["height"] for peer in self.peers}
         top = min(heights.values())
         for height in range(1, top + 1):
-            seen = {(answer["hash"], answer["state_digest"]) for answer in (httpx.get(f"{self.url(peer)}/v1/blocks/{height}", timeout=5).json()
+            seen = {(answer["hash"], answer["state_digest"]) for answer in (self.http.get(f"{self.url(peer)}/v1/blocks/{height}").json()
                                                                          for peer in self.peers)}
             assert len(seen) == 1, f"peers disagree at height {height}: {seen}"
         return top
@@ -121,7 +122,7 @@ class Network:
         top = self.status(peer)["height"]
         ids = []
         for height in range(1, top + 1):
-            ids.extend(httpx.get(f"{self.url(peer)}/v1/blocks/{height}", timeout=5).json()["transaction_ids"])
+            ids.extend(self.http.get(f"{self.url(peer)}/v1/blocks/{height}").json()["transaction_ids"])
         return ids
 
     def find_leader(self) -> str:
@@ -163,6 +164,7 @@ class Network:
         (self.root / "network.json").write_text(json.dumps(self.record))
 
     def down(self) -> None:
+        self.http.close()
         bring_down(self.root)
         assert not any(is_running(entry) for entry in self.record["processes"]), "a process of the network is still running"
 
@@ -209,6 +211,16 @@ def test_four_peers_agree_at_every_height_and_a_killed_peer_catches_up(network: 
     assert set(ids) <= set(network.all_transaction_ids(peers[2])), "the restarted peer misses transactions"
     verified = run_cli("verify", network.folders[peers[2]].root)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    # Every peer signs what it computed after each block; each sees every other agree.
+    deadline = time.monotonic() + 30
+    while True:
+        views = {peer: network.http.get(f"{network.url(peer)}/v1/attestations").json() for peer in peers}
+        if all(view["peers"].get(other, {}).get("agrees_up_to", 0) >= top for view in views.values() for other in peers):
+            break
+        assert time.monotonic() < deadline, views
+        time.sleep(0.5)
+    assert all(view["divergences"] == [] and view["refused"] == 0 for view in views.values())
+    assert all(view["peers"][other]["diverged_at"] is None for view in views.values() for other in peers)
 
 
 def test_killing_the_stream_leader_loses_and_duplicates_nothing(network: Network) -> None:
@@ -284,4 +296,64 @@ def test_lost_stream_files_lose_no_committed_block(network: Network) -> None:
     assert network.assert_agreement() > height  # the chain went on from the true tip, re-published by the cutter
     for peer in peers:
         assert network.status(peer)["halted"] is None
-    subprocess.run(["true"], check=True)
+
+
+def wait_for_attestations(network: Network, peer: str, check, timeout_s: float = 30) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        view = network.http.get(f"{network.url(peer)}/v1/attestations").json()
+        if check(view):
+            return view
+        assert time.monotonic() < deadline, view
+        time.sleep(0.3)
+
+
+def test_a_tampered_peer_is_caught_by_its_own_verify_and_by_the_attestations(network: Network) -> None:
+    peers = list(network.peers)
+    first = [network.admission(peers[1]) for _ in range(10)]
+    assert network.submit(peers[1], first).status_code == 202
+    network.wait_committed([envelope.id.hex() for envelope in first], peers[3])
+    # Stop the tax peer and mark, in its store only, human-resources' admin key as revoked.
+    network.kill(peers[3])
+    admin = network.folders[peers[1]].read_organisation_key(peers[1])
+    store_path = network.folders[peers[3]].store_path
+    with sqlite3.connect(store_path) as connection:
+        key = f"membership/member/{admin.public_key}"
+        (value,) = connection.execute("SELECT value FROM state WHERE key=?", (key,)).fetchone()
+        record = json.loads(value)
+        record["status"] = "revoked"
+        connection.execute("UPDATE state SET value=? WHERE key=?", (json.dumps(record, separators=(",", ":"), sort_keys=True).encode(), key))
+    network.restart_peer(peers[3])
+    second = [network.admission(peers[1]) for _ in range(10)]
+    assert network.submit(peers[1], second).status_code == 202
+    network.wait_committed([envelope.id.hex() for envelope in second], peers[0])
+    seen = wait_for_attestations(network, peers[0], lambda view: view["peers"].get(peers[3], {}).get("diverged_at") is not None and view["divergences"])
+    assert seen["peers"][peers[1]]["diverged_at"] is None and seen["divergences"][0]["first"]["body"]["height"] == seen["peers"][peers[3]]["diverged_at"]
+    own = wait_for_attestations(network, peers[3], lambda view: view["peers"].get(peers[0], {}).get("diverged_at") is not None)
+    assert own["divergences"], "the tampered peer must hold the proof too"
+    verified = run_cli("verify", network.folders[peers[3]].root)
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+
+
+def test_a_removed_organisations_peer_reads_on_but_its_transactions_and_attestations_are_refused(network: Network) -> None:
+    peers = list(network.peers)
+    admins = {peer: network.folders[peer].read_organisation_key(peer) for peer in peers}
+
+    def governance(peer: str, action: str, args: dict) -> None:
+        network.count += 1
+        body = TransactionBody("net-test", "membership", action, args, admins[peer].public_key, f"g{network.count}", time.time_ns() // 1_000_000 + 3_600_000)
+        envelope = sign_transaction(admins[peer].suite, admins[peer].seed, body)
+        assert network.submit(peer, [envelope]).status_code == 202
+        network.wait_committed([envelope.id.hex()], peer)
+
+    governance(peers[0], "propose", {"proposal_id": "remove-tax", "change": {"kind": "remove_organisation", "organisation_id": peers[3]}})
+    governance(peers[1], "vote", {"proposal_id": "remove-tax"})
+    governance(peers[2], "vote", {"proposal_id": "remove-tax"})
+    after = [network.admission(peers[0]) for _ in range(5)]
+    assert network.submit(peers[0], after).status_code == 202
+    network.wait_committed([envelope.id.hex() for envelope in after], peers[3])  # the removed organisation's peer still follows the chain
+    refused = network.submit(peers[3], [network.admission(peers[3])])
+    assert refused.status_code == 400 and refused.json()["code"] == "revoked_signer", refused.text
+    wait_for_attestations(network, peers[0], lambda view: view["refused"] > 0)
+    network.wait_for_height(network.status(peers[0])["height"])
+    network.assert_agreement()
