@@ -637,3 +637,28 @@ def test_envelope_that_expires_before_its_block_is_rejected_expired(tmp_path):
     check_proofs("ed25519-sha256", final)
     assert again.status_code == 200 and again.json()["result"] == "expired"
     assert status["halted"] is None
+
+
+def test_the_batch_endpoint_answers_each_envelope_in_order_and_refuses_bad_batches(chain):
+    admin = chain.read_organisation_key("civil-affairs")
+    good, other = admit(admin), admit(admin)
+    expired = admit(admin, valid_until=read_clock_ms() - 1000)
+    forged = flip_signature(admit(admin))
+
+    async def scenario(node, client):
+        body = b"[" + b",".join([good.encoded, expired.encoded, forged, b'{"not": "an envelope"}', other.encoded]) + b"]"
+        first = await client.post("/v1/transactions/batch", content=body)
+        again = await client.post("/v1/transactions/batch", content=b"[" + good.encoded + b"]")
+        bad = {name: await client.post("/v1/transactions/batch", content=content) for name, content in
+               (("not_json", b"[{"), ("object", good.encoded), ("empty", b"[]"), ("too_many", b"[" + b",".join([good.encoded] * 4097) + b"]"))}
+        await wait_until_final(node, [good.id, other.id])
+        return first, again, bad
+
+    first, again, bad = run_with_client(chain, scenario)
+    answers = first.json()
+    assert first.status_code == 200 and len(answers) == 5
+    assert answers[0]["accepted"] is True and answers[0]["id"] == good.id.hex() and answers[4]["accepted"] is True
+    assert answers[1]["code"] == "expired" and answers[2]["code"] == "bad_signature" and answers[3]["code"] == "invalid_envelope"
+    assert again.json()[0]["accepted"] is False
+    assert {name: (response.status_code, response.json()["code"]) for name, response in bad.items()} == {
+        "not_json": (400, "invalid_envelope"), "object": (400, "invalid_envelope"), "empty": (400, "invalid_envelope"), "too_many": (400, "invalid_envelope")}

@@ -7,6 +7,8 @@ node is busy or halted), never a traceback. Request bodies are bounded before th
 import re
 from typing import Any
 
+import orjson
+
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -15,12 +17,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reliefledger import __version__
 from reliefledger.ledger.errors import LedgerInputError
-from reliefledger.node.peer import Node
 from reliefledger.ledger.genesis import IDENTIFIER_PATTERN
+from reliefledger.ledger.transactions import parse_envelope_value
+from reliefledger.node.peer import Node
 from reliefledger.node.receipts import build_receipt
 from reliefledger.node.reports import get_public_view
 
 TRANSACTION_ID_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+BATCH_TRANSACTIONS_MAX = 4096
+BATCH_BYTES_FACTOR = 64
+"""A batch may be this many times larger than one request."""
 STATUS_BY_CODE = {"too_large": 413, "busy": 503, "halted": 503, "not_found": 404, "ordering_unavailable": 503}
 
 
@@ -155,6 +161,34 @@ def create_app(node: Node, *, request_bytes_max: int = 128 * 1024, long_poll_sec
         if receipt is None:
             raise LedgerInputError(f"transaction {transaction_id} is not in a block here (unknown, or still pending)", code="not_found")
         return receipt
+
+    @app.post("/v1/transactions/batch", responses=errors, tags=["transactions"],
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "array", "items": ENVELOPE_SCHEMA,
+                                                                                                         "maxItems": BATCH_TRANSACTIONS_MAX}}}}})
+    async def post_transactions(request: Request) -> Any:
+        """Submit up to 4,096 signed envelopes at once (a JSON array): one answer each, in order —
+        ``{"id", "status", "accepted"}`` (accepted: new here, 202 alone) or ``{"code", "message"}``
+        for one refused at the edge. Signatures are verified in the worker processes; accepted ones
+        are written to the mempool in one transaction and ordered together."""
+        body = await read_bounded_body(request, request_bytes_max * BATCH_BYTES_FACTOR)
+        try:
+            values = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise LedgerInputError(f"the batch is not JSON: {error}", code="invalid_envelope") from None
+        if type(values) is not list or not 1 <= len(values) <= BATCH_TRANSACTIONS_MAX:
+            raise LedgerInputError(f"a batch is a JSON array of 1 to {BATCH_TRANSACTIONS_MAX} envelopes", code="invalid_envelope")
+        answers: list[Any] = [None] * len(values)
+        envelopes, positions = [], []
+        for position, value in enumerate(values):
+            try:
+                envelopes.append(parse_envelope_value(value))
+                positions.append(position)
+            except LedgerInputError as error:
+                answers[position] = {"code": error.code, "message": error.message}
+        for position, answer in zip(positions, await node.submit_envelopes(envelopes)):
+            answers[position] = ({"code": answer.code, "message": answer.message} if isinstance(answer, LedgerInputError)
+                                 else {**answer.status, "accepted": answer.accepted})
+        return answers
 
     @app.get("/v1/attestations", responses=errors, tags=["chain"])
     async def get_attestations() -> Any:

@@ -116,6 +116,10 @@ class AttestationBook:
         logger.critical("ALARM: %s attests height %d differently from this peer", body["organisation"], body["height"])
         return "differs"
 
+    def get_highest_agreeing_height(self) -> int:
+        """The highest height attested by an active peer that has not diverged from this one."""
+        return max((view.height for view in self.peers.values() if view.diverged_at is None), default=0)
+
     def to_json(self) -> dict[str, Any]:
         """The agreement view: per organisation, its last attested height, how far it agrees with
         this peer, where it diverged; the proofs of divergence; how many attestations were refused."""

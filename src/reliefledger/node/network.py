@@ -128,7 +128,7 @@ def prepare_peers(root: Path, plan: NetworkPlan) -> list[ChainDirectory]:
         if index < 2:
             write_key(folder.orderer_key_path, template.read_orderer_key())
         settings = NodeSettings(port=plan.peer_port + index, orderer=servers, cutter="active" if index == 0 else "standby", organisation=organisation,
-                                ordering_timeout_s=plan.ordering_timeout_s)
+                                ordering_timeout_s=plan.ordering_timeout_s, block_wait_ms_max=50, verify_workers=1)
         write_settings(folder.settings_path, settings)
         folder.open_store(settings).close()
     shutil.rmtree(template.root)

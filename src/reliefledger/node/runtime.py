@@ -107,6 +107,7 @@ def _attach_attestations(directory: ChainDirectory, settings: NodeSettings, node
     book = AttestationBook(node.suite, node.genesis.chain_id, store.get, read_own)
     node.attestations = book
     orderer.on_attestation = book.add
+    orderer.highest_attested = book.get_highest_agreeing_height
     organisation = settings.organisation or node.genesis.organisations[0].id
     key_path = directory.get_organisation_key_path(organisation)
     key = directory.read_organisation_key(organisation) if key_path.exists() else None

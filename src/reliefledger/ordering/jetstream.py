@@ -48,7 +48,7 @@ WRONG_LAST_SEQUENCE = 10071
 MESSAGE_ID_IN_PROCESS = 10158
 NO_PEERS_YET = 10005
 BLOCK_QUEUE_MAX = 8
-ATTESTATION_QUEUE_MAX = 64
+ATTESTATIONS_PER_SECOND_MAX = 5
 PUBLISH_IN_FLIGHT_MAX = 256
 RETRYABLE = (nats.errors.TimeoutError, nats.js.errors.NoStreamResponseError, nats.errors.NoRespondersError,
              nats.errors.ConnectionReconnectingError, nats.errors.OutboundBufferLimitError, nats.js.errors.ServiceUnavailableError)
@@ -126,7 +126,7 @@ class StreamReader:
                                         inactive_threshold=30.0, num_replicas=1, mem_storage=True)
                 self._subscription = await self.js.pull_subscribe(self.subject, stream=self.stream, config=config)
             try:
-                messages = await self._subscription.fetch(count_max, timeout=max(wait_s, 0.05))
+                messages = await self._subscription.fetch(count_max, timeout=max(wait_s, 0.005))
             except asyncio.TimeoutError:
                 info = await self.js.stream_info(self.stream)
                 if info.state.last_seq >= self.next_sequence:
@@ -184,9 +184,13 @@ class JetStreamOrderer:
         self.read_local_block, self.local_height = read_local_block, local_height
         self.tx_stream, self.tx_subject, self.block_stream, self.block_subject = get_stream_names(chain_id)
         self.attestation_stream, self.attestation_subject = get_attestation_names(chain_id)
+        self.highest_attested: Callable[[], int] = lambda: 0
+        """The highest height an active, agreeing peer attests (set by the node): the cutter never
+        cuts below it, so a block the stream lost is published again before anything new."""
         self.on_attestation: Callable[[bytes], None] | None = None
         """Called with every published attestation (the node's attestation book), when set before start."""
-        self._attestations: asyncio.Queue[bytes] = asyncio.Queue(ATTESTATION_QUEUE_MAX)
+        self._latest_attestation = b""
+        self._attestation_ready = asyncio.Event()
         self._blocks: asyncio.Queue[Block] = asyncio.Queue(BLOCK_QUEUE_MAX)
         self._tasks: list[asyncio.Task] = []
         self._connection: nats.NATS | None = None
@@ -204,23 +208,28 @@ class JetStreamOrderer:
         if self.signing_seed is not None and self.settings.cutter != "off":
             self._tasks.append(asyncio.create_task(self._run_cutter(), name="jetstream-cutter"))
         self._tasks.append(asyncio.create_task(self._publish_attestations(), name="jetstream-attestations-out"))
+        self._tasks.append(asyncio.create_task(self._guard_block_stream(), name="jetstream-guard"))
         if self.on_attestation is not None:
             self._tasks.append(asyncio.create_task(self._follow_attestations(), name="jetstream-attestations-in"))
 
     def attest(self, data: bytes) -> None:
-        """Queue this peer's signed attestation of a block for publishing; when publishing falls
-        behind, the oldest waiting one gives way (a later attestation covers the chain up to it)."""
-        if self._attestations.full():
-            self._attestations.get_nowait()
-        self._attestations.put_nowait(data)
+        """Offer this peer's signed attestation of its newest block for publishing. At most
+        ``ATTESTATIONS_PER_SECOND_MAX`` go out: under load the newest waiting one replaces the one
+        before it (agreeing at a height vouches for the chain up to it: each block hash names the
+        block before)."""
+        self._latest_attestation = data
+        self._attestation_ready.set()
 
     async def _publish_attestations(self) -> None:
         while True:
-            data = await self._attestations.get()
+            await self._attestation_ready.wait()
+            self._attestation_ready.clear()
+            data = self._latest_attestation
             try:
                 await self._publish(self.attestation_subject, data, {}, time.monotonic() + 30)
             except Exception as error:  # the cluster is away: the next attestation will say the same and more
                 logger.warning("attestation not published: %r", error)
+            await asyncio.sleep(1 / ATTESTATIONS_PER_SECOND_MAX)
 
     async def _follow_attestations(self) -> None:
         reader = StreamReader(self.js, self.attestation_stream, self.attestation_subject, 1)
@@ -340,6 +349,20 @@ class JetStreamOrderer:
             transaction_sequence = max(transactions.first_seq - 1, 0)
         return Head(ChainPosition(header.height, compute_block_hash(self.suite, header), header.time_ms), transaction_sequence)
 
+    async def _guard_block_stream(self) -> None:
+        """Every peer, cutter or not: when the block stream ends below this peer's committed tip,
+        publish the missing blocks from this peer's store (they carry the orderer's signature)."""
+        while True:
+            await asyncio.sleep(2)
+            try:
+                info = await self.js.stream_info(self.block_stream)
+                if info.state.last_seq < self.local_height():
+                    await self._restore_lost_blocks(await self._read_head())
+            except Fenced:
+                pass
+            except Exception as error:  # the cluster is away: look again later
+                logger.debug("block stream guard: %r", error)
+
     async def _restore_lost_blocks(self, head: Head) -> Head:
         """Publish again, from this peer's store, committed blocks the stream no longer holds."""
         restored = False
@@ -362,6 +385,11 @@ class JetStreamOrderer:
         while True:
             try:
                 head = await self._restore_lost_blocks(await self._read_head())
+                attested = self.highest_attested()
+                if head.position.height < attested:
+                    logger.warning("the block stream ends at %d but peers attest %d: waiting for the missing blocks", head.position.height, attested)
+                    await asyncio.sleep(1)
+                    continue
                 if self.settings.cutter == "standby" and not await self._wait_for_stall(head):
                     continue
                 await self._cut_from(head)
@@ -393,17 +421,12 @@ class JetStreamOrderer:
         self.cutting = True
         try:
             while True:
+                # One pull per block: it returns when the block is full or the batching wait is over.
                 messages = carried + await reader.read(self.batch.transaction_count_max - len(carried), self.batch.wait_ms_max / 1000)
                 if not messages:
                     if self.settings.cutter == "standby" and (await self._read_head()).position.height != head.position.height:
                         return  # the active cutter is back
                     continue
-                deadline = time.monotonic() + self.batch.wait_ms_max / 1000
-                while len(messages) < self.batch.transaction_count_max and time.monotonic() < deadline:
-                    more = await reader.read(self.batch.transaction_count_max - len(messages), deadline - time.monotonic())
-                    if not more:
-                        break
-                    messages.extend(more)
                 taken, carried, envelopes, size = [], [], [], 0
                 for message in messages:
                     if carried or size + len(message.data) > self.batch.bytes_max and taken:
