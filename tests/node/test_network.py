@@ -20,7 +20,7 @@ import httpx
 import nats
 import pytest
 
-from node_support import run_cli
+from node_support import make_chain, run_cli
 from reliefledger.ledger.transactions import TransactionBody, sign_transaction
 from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.keys import generate_key
@@ -357,3 +357,20 @@ def test_a_removed_organisations_peer_reads_on_but_its_transactions_and_attestat
     wait_for_attestations(network, peers[0], lambda view: view["refused"] > 0)
     network.wait_for_height(network.status(peers[0])["height"])
     network.assert_agreement()
+
+
+def test_network_commands_refuse_what_they_cannot_do(network: Network, tmp_path) -> None:
+    twice = run_cli("network", "up", network.root, "--client-port", network.plan.client_port, "--peer-port", network.plan.peer_port)
+    assert twice.returncode == 1 and "already up" in twice.stderr.replace("\n", " "), twice.stdout + twice.stderr
+    nothing = run_cli("network", "down", tmp_path / "nowhere")
+    assert nothing.returncode == 1 and "no network was started" in nothing.stderr.replace("\n", " ")
+    bad = run_cli("network", "up", tmp_path / "other", "--servers", "0")
+    assert bad.returncode == 1 and all("Traceback" not in result.stderr for result in (twice, nothing, bad))
+    busy = run_cli("node", network.folders[list(network.peers)[0]].root)
+    assert busy.returncode == 1 and "another process is running the node" in busy.stderr.replace("\n", " ")
+    chain = make_chain(tmp_path / "solo")
+    wrong = run_cli("node", chain.root, "--orderer", "http://nowhere")
+    unreachable = run_cli("node", chain.root, "--orderer", "nats://127.0.0.1:1")
+    assert wrong.returncode == 1 and "neither 'solo' nor" in wrong.stderr.replace("\n", " ")
+    assert unreachable.returncode == 1 and "cannot reach the ordering cluster" in unreachable.stderr.replace("\n", " ")
+    assert all("Traceback" not in result.stderr for result in (busy, wrong, unreachable))

@@ -455,9 +455,13 @@ async def _connect(servers: Sequence[str]) -> nats.NATS:
         logger.debug("nats: %r", error)
 
     try:
+        # First one try of every server, so that a wrong address is a clear error and not a wait
+        # forever; then a connection that reconnects for as long as the peer runs.
+        probe = await asyncio.wait_for(nats.connect(servers=list(servers), allow_reconnect=False, connect_timeout=2, error_cb=on_error), 15)
+        await probe.close()
         return await nats.connect(servers=list(servers), name="reliefledger-peer", allow_reconnect=True, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                                   connect_timeout=2, ping_interval=5, max_outstanding_pings=2, pending_size=64 * 1024 * 1024, error_cb=on_error)
-    except (nats.errors.Error, OSError) as error:
+    except (nats.errors.Error, OSError, asyncio.TimeoutError) as error:
         raise LedgerInputError(f"cannot reach the ordering cluster at {', '.join(servers)}: {error!r}", code="ordering_unavailable") from None
 
 
