@@ -179,6 +179,14 @@ def _wait_gone(entry: dict) -> None:
         time.sleep(0.05)
 
 
+def stop_servers(network: Network) -> None:
+    """SIGTERM every server and wait until it is gone."""
+    for server in network.record["servers"]:
+        entry = next(item for item in network.record["processes"] if item["name"] == server["name"])
+        os.kill(entry["pid"], signal.SIGTERM)
+        _wait_gone(entry)
+
+
 @pytest.fixture
 def network(tmp_path):
     started = Network(tmp_path / "net")
@@ -278,10 +286,23 @@ def test_lost_stream_files_lose_no_committed_block(network: Network) -> None:
     network.wait_committed([envelope.id.hex() for envelope in before], peers[0])
     network.wait_for_height(network.status(peers[0])["height"])
     height = network.assert_agreement()
+    # One server's stream files cut in half while the cluster is down: the other replicas hold the truth.
+    stop_servers(network)
+    truncated = sorted((network.root / "nats" / "n0" / "store").rglob("*.blk"))
+    assert truncated, "no stream files found to damage"
+    for data in truncated:
+        with open(data, "r+b") as handle:
+            handle.truncate(data.stat().st_size // 2)
     for server in network.record["servers"]:
-        entry = next(item for item in network.record["processes"] if item["name"] == server["name"])
-        os.kill(entry["pid"], signal.SIGTERM)
-        _wait_gone(entry)
+        network.restart_server(server["name"])
+    middle = [network.admission(peers[2]) for _ in range(10)]
+    deadline = time.monotonic() + 90
+    while (answer := network.submit(peers[2], middle)).status_code != 202:
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(1)
+    network.wait_committed([envelope.id.hex() for envelope in middle], peers[1])
+    height = network.assert_agreement()
+    stop_servers(network)
     for index in range(network.plan.servers):  # every server loses its stream files
         shutil.rmtree(network.root / "nats" / f"n{index}" / "store", ignore_errors=True)
     for server in network.record["servers"]:
@@ -374,3 +395,24 @@ def test_network_commands_refuse_what_they_cannot_do(network: Network, tmp_path)
     assert wrong.returncode == 1 and "neither 'solo' nor" in wrong.stderr.replace("\n", " ")
     assert unreachable.returncode == 1 and "cannot reach the ordering cluster" in unreachable.stderr.replace("\n", " ")
     assert all("Traceback" not in result.stderr for result in (busy, wrong, unreachable))
+
+
+def test_the_standby_cutter_takes_over_when_the_active_one_dies_and_they_never_fork(network: Network) -> None:
+    peers = list(network.peers)  # the first peer cuts blocks; the second stands by
+    first = [network.admission(peers[2]) for _ in range(10)]
+    assert network.submit(peers[2], first).status_code == 202
+    network.wait_committed([envelope.id.hex() for envelope in first], peers[2])
+    network.kill(peers[0])
+    second = [network.admission(peers[2]) for _ in range(10)]
+    assert network.submit(peers[2], second).status_code == 202
+    network.wait_committed([envelope.id.hex() for envelope in second], peers[3], timeout_s=60)  # cut by the standby
+    network.restart_peer(peers[0])  # now two cutters are active: fencing decides every height
+    third = []
+    for round_number in range(5):
+        batch = [network.admission(peers[round_number % 4]) for _ in range(10)]
+        assert network.submit(peers[round_number % 4], batch).status_code == 202
+        third.extend(batch)
+    network.wait_committed([envelope.id.hex() for envelope in third], peers[0])
+    network.wait_for_height(network.status(peers[0])["height"])
+    network.assert_agreement()
+    assert all(network.status(peer)["halted"] is None for peer in peers)
