@@ -53,3 +53,33 @@ def test_a_commit_that_fails_halts_the_node_and_commits_nothing(chain):
     assert first.status_code == 202
     assert status["height"] == 0 and "disk I/O error" in status["halted"]
     assert second.status_code == 503 and second.json()["code"] == "halted"
+
+
+def test_a_redelivered_block_is_skipped_and_a_different_block_at_a_committed_height_halts(chain):
+    admin = chain.read_organisation_key("civil-affairs")
+    orderer = chain.read_orderer_key()
+
+    async def scenario(node, client):
+        envelope = admit(admin)
+        await client.post("/v1/transactions", content=envelope.encoded)
+        for _ in range(200):
+            if node.tip.height >= 1:
+                break
+            await asyncio.sleep(0.01)
+        stored = node.store.get_block(1)
+        committed = Block(stored.header, stored.orderer_signature, tuple(stored.get_envelopes()))
+        redelivered = node.is_already_committed(committed)
+        other = [admit(admin)]
+        header = build_header(node.suite, chain=node.genesis.chain_id, height=1, previous_hash=stored.header.previous_hash,
+                              time_ms=stored.header.time_ms, transactions=other, orderer=orderer.public_key)
+        try:
+            node.is_already_committed(Block(header, node.suite.sign(orderer.seed, header.encode()), tuple(other)))
+            refused = None
+        except InvariantViolation as error:
+            refused = str(error)
+        return redelivered, refused, (await client.get("/v1/status")).json()
+
+    redelivered, refused, status = run_with_client(chain, scenario)
+    assert redelivered is True
+    assert refused is not None and "conflicting block at height 1" in refused
+    assert "conflicting block" in status["halted"]
