@@ -61,6 +61,8 @@ class AttestationBook:
     waiting: list[dict[str, Any]] = field(default_factory=list)
     """Attestations above this peer's tip, checked when it gets there."""
     refused: int = 0
+    on_divergence: Callable[[dict[str, Any]], None] = lambda proof: None
+    """Called once with each new proof of divergence (the node stores it on disk)."""
 
     def add(self, data: bytes) -> str:
         """Check and record one published attestation; answer what became of it."""
@@ -88,6 +90,7 @@ class AttestationBook:
             proof = {"height": body["height"], "first": first, "second": second}
             if proof not in self.divergences:
                 self.divergences.append(proof)
+                self.on_divergence(proof)
                 logger.critical("ALARM: two different attestations of height %d: %s and %s", body["height"], first["body"]["organisation"],
                                 second["body"]["organisation"])
         view = self.peers.setdefault(body["organisation"], PeerView())

@@ -25,6 +25,7 @@ from reliefledger.node.peer import Node
 from reliefledger.node.settings import NodeSettings
 from reliefledger.node.verification import SignatureVerifier
 from reliefledger.ledger.blocks import Block
+from reliefledger.ledger.encoding import encode_canonical
 from reliefledger.ordering.jetstream import JetStreamOrderer, JetStreamSettings
 from reliefledger.ordering.protocol import ChainPosition, Orderer
 from reliefledger.ordering.solo import SoloOrderer
@@ -104,7 +105,7 @@ def _attach_attestations(directory: ChainDirectory, settings: NodeSettings, node
         stored = store.get_block(height) if 1 <= height <= node.tip.height else None
         return None if stored is None else (stored.hash, stored.state_digest)
 
-    book = AttestationBook(node.suite, node.genesis.chain_id, store.get, read_own)
+    book = AttestationBook(node.suite, node.genesis.chain_id, store.get, read_own, on_divergence=lambda proof: _store_proof(directory, proof))
     node.attestations = book
     orderer.on_attestation = book.add
     orderer.highest_attested = book.get_highest_agreeing_height
@@ -118,6 +119,18 @@ def _attach_attestations(directory: ChainDirectory, settings: NodeSettings, node
         book.recheck()
 
     node.commit_listeners.append(on_commit)
+
+
+def _store_proof(directory: ChainDirectory, proof: dict[str, Any]) -> None:
+    """Keep a proof of divergence in ``DIR/divergences/`` (written whole, then renamed), so it
+    outlives the peer and the ordering cluster."""
+    folder = directory.root / "divergences"
+    folder.mkdir(exist_ok=True)
+    digest = directory.read_genesis().suite.compute_hash(encode_canonical(proof)).hex()[:16]
+    path = folder / f"height-{proof['height']}-{digest}.json"
+    temporary = path.with_suffix(".partial")
+    temporary.write_bytes(encode_canonical(proof))
+    os.replace(temporary, path)
 
 
 def _build_orderer(directory: ChainDirectory, settings: NodeSettings, store: BlockStore, clock_ms: Callable[[], int]) -> Orderer:
