@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 
 POSTGRES_INITDB := $(wildcard /usr/lib/postgresql/*/bin/initdb)
 
-.PHONY: demo test bench clean postgres-server
+.PHONY: demo test bench clean postgres-server browser
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON_SYSTEM) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ReliefLedger needs Python 3.11 or newer")'
@@ -18,7 +18,7 @@ $(INSTALLED): pyproject.toml
 demo: $(INSTALLED)
 	$(VENV)/bin/reliefledger demo
 
-test: $(INSTALLED) postgres-server
+test: $(INSTALLED) postgres-server browser
 	$(PYTHON) -m pytest
 
 # The PostgreSQL adapter is tested against a real server from Debian's package. Best effort: where
@@ -30,6 +30,14 @@ ifeq ($(POSTGRES_INITDB),)
 		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 endif
+
+# The dashboard is tested in Debian's chromium driven by Playwright (no browser download). Best
+# effort, as for PostgreSQL: where it cannot be installed, the browser test is skipped and says why.
+browser:
+	-@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the dashboard test"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
 
 bench: $(INSTALLED)
 	$(VENV)/bin/reliefledger bench --json --count 50000

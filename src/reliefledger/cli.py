@@ -102,7 +102,9 @@ def node(
         console.print(f"node of [bold]{status['chain_id']}[/] at height {status['height']} listening on http://{host}:{port} (API docs: /docs)", highlight=False)
 
     try:
-        asyncio.run(serve(chain, host=host, port=port, on_ready=announce, settings=settings))
+        from reliefledger.web.app import mount_dashboard
+
+        asyncio.run(serve(chain, host=host, port=port, on_ready=announce, settings=settings, extend_app=mount_dashboard))
     except LedgerInputError as error:
         fail(error.message)
 

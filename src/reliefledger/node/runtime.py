@@ -188,7 +188,7 @@ def stop_server_on_signals(server: uvicorn.Server) -> None:
 
 
 async def serve(directory: ChainDirectory, *, host: str, port: int, on_ready: Callable[[Node], None] | None = None,
-                settings: NodeSettings | None = None) -> None:
+                settings: NodeSettings | None = None, extend_app: Callable[[Any, Node], None] | None = None) -> None:
     """Run a node and its HTTP API until SIGINT or SIGTERM (with the desk's means-test plan when
     ``means-test.toml`` is in the directory: its agencies are asked over HTTP)."""
     settings = settings or directory.read_settings()
@@ -199,6 +199,8 @@ async def serve(directory: ChainDirectory, *, host: str, port: int, on_ready: Ca
         with open_desk(directory, node, settings, clock_ms=read_clock_ms) as casework:
             app = create_app(node, request_bytes_max=settings.request_bytes_max, long_poll_seconds_max=settings.long_poll_seconds_max,
                              casework=create_desk_router(directory, casework, plan))
+            if extend_app is not None:
+                extend_app(app, node)  # the layers above add their pages (the dashboard)
             await run_server(app, host=host, port=port, on_ready=lambda: on_ready(node) if on_ready else None)
 
 

@@ -1,0 +1,76 @@
+"""The dashboard in a real browser: Debian's chromium driven by Playwright against a real node
+process. The overview draws its charts (ECharts from the package, nothing from the network), the
+language switches between Chinese and English, the ledger explorer lists blocks and opens one,
+the reports view shows a level, and the pages fit a phone's screen."""
+
+import hashlib
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from node_support import NodeProcess, find_free_port, make_chain, sign_action
+from reliefledger.node.keys import generate_key
+from reliefledger.policy_files import get_default_policy_path, read_policy_pack
+from reliefledger.report_rules import read_report_rules
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGUMENTS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (make test installs it as root)")]
+
+
+def commit(url: str, envelope) -> None:
+    answer = httpx.post(f"{url}/v1/transactions", content=envelope.encoded, timeout=10)
+    assert answer.status_code == 202, answer.text
+    final = httpx.get(f"{url}/v1/transactions/{envelope.id.hex()}", params={"wait": 10}, timeout=20).json()
+    assert final["status"] == "committed", final
+
+
+def test_the_dashboard_in_a_real_browser(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    directory = make_chain(tmp_path / "chain", organisations=("civil-affairs", "finance", "discipline-inspection"))
+    port = find_free_port()
+    node = NodeProcess(directory.root, port, tmp_path / "node.log")
+    try:
+        node.wait_ready()
+        admin = directory.read_organisation_key("civil-affairs")
+        policy = generate_key(admin.suite, "policy")
+        commit(node.url, sign_action(admin, "admit_member", {"public_key": policy.public_key, "roles": ["policy_admin"], "region": "110000"}))
+        commit(node.url, sign_action(policy, "publish_pack", {"document": read_policy_pack(get_default_policy_path())[0]}, contract="policy"))
+        commit(node.url, sign_action(policy, "publish_rules", read_report_rules(), contract="reports"))
+        for number, category in enumerate(("service_failure", "person_in_difficulty", "fund_problem")):
+            commit(node.url, sign_action(admin, "file", {"report_id": f"r{number}", "region": "110105001", "category": category, "urgency": "normal",
+                                                         "description_commitment": hashlib.sha256(str(number).encode()).hexdigest()}, contract="reports"))
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGUMENTS)
+            page = browser.new_page()
+            offline = []
+            page.on("request", lambda request: offline.append(request.url) if not request.url.startswith(node.url) else None)
+            page.goto(f"{node.url}/")
+            page.wait_for_selector("body[data-charts-ready=yes]", timeout=15000)
+            assert page.title() == "社会救助链" and page.locator("nav a").first.inner_text() == "总览"
+            assert page.locator("#chart-reports canvas").count() == 1 and page.locator("#chart-assisted canvas").count() == 1
+            page.click("#switch-language")
+            page.wait_for_selector("body[data-charts-ready=yes]")
+            assert page.title() == "ReliefLedger" and page.locator("nav a").first.inner_text() == "Overview"
+            page.goto(f"{node.url}/ledger")  # the language is remembered
+            assert page.locator("nav a").first.inner_text() == "Overview"
+            assert page.locator("#blocks tbody tr").count() >= 6
+            page.locator("#blocks tbody tr a").first.click()
+            assert "reports.file" in page.locator("#transactions").inner_text()
+            page.goto(f"{node.url}/reports-view?level=county&lang=zh")
+            rows = page.locator("#report-overview tbody tr")
+            assert rows.count() == 3 and "服务问题" in page.locator("#report-overview").inner_text()
+            missing = page.goto(f"{node.url}/ledger/blocks/999")
+            assert missing.status == 404
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.goto(f"{node.url}/")
+            phone.wait_for_selector("body[data-charts-ready=yes]")
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+            phone.screenshot(path=str(tmp_path / "phone.png"))
+            browser.close()
+        assert offline == [], f"the dashboard reached outside the node: {offline}"
+    finally:
+        node.terminate()
