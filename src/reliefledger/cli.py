@@ -250,10 +250,11 @@ def demo(
 ) -> None:
     """Start a local chain, stream signed transactions into it over HTTP, and keep it serving."""
     from reliefledger.node.demo import run_demo
+    from reliefledger.web.app import mount_dashboard
 
     root = directory or Path(tempfile.mkdtemp(prefix="reliefledger-demo-")) / "chain"
     try:
-        asyncio.run(run_demo(root, transactions=transactions, port=port, serve_seconds=serve_seconds, console=console))
+        asyncio.run(run_demo(root, transactions=transactions, port=port, serve_seconds=serve_seconds, console=console, extend_app=mount_dashboard))
     except LedgerInputError as error:
         fail(error.message)
     except OSError as error:

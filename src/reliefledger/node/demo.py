@@ -8,6 +8,7 @@ transaction is refused), audits the whole chain, prints where to look, and keeps
 
 import asyncio
 from pathlib import Path
+from typing import Any, Callable
 
 import httpx
 import uvicorn
@@ -29,15 +30,20 @@ IN_FLIGHT_MAX = 64
 STAFF_ROLES = (["caseworker"], ["approver"], ["auditor"], ["data_officer"])
 
 
-async def run_demo(root: Path, *, transactions: int, port: int, serve_seconds: float, console: Console) -> None:
-    """Found the chain, serve it, stream transactions, audit, and keep serving."""
+async def run_demo(root: Path, *, transactions: int, port: int, serve_seconds: float, console: Console,
+                   extend_app: Callable[[Any, Any], None] | None = None) -> None:
+    """Found the chain, serve it (with the dashboard when ``extend_app`` adds it), stream
+    transactions, audit, and keep serving."""
     directory = initialise_directory(
         root, suite_name="ed25519-sha256", organisation_ids=list(DEFAULT_ORGANISATIONS),
         region="110000", chain_id="reliefledger-demo", time_ms=read_clock_ms(), settings=NodeSettings(port=port),
     )
     console.print(f"[green]founded[/] chain reliefledger-demo with {len(DEFAULT_ORGANISATIONS)} agencies in {root}")
     async with open_node(directory) as node:
-        server, serving = await start_server(create_app(node), host="127.0.0.1", port=port)
+        app = create_app(node)
+        if extend_app is not None:
+            extend_app(app, node)
+        server, serving = await start_server(app, host="127.0.0.1", port=port)
         base_url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
             counts = await stream_transactions(client, directory, transactions, console)
@@ -124,7 +130,7 @@ def print_summary(console: Console, status: dict, counts: dict[str, int], report
                         *counts.items(), ("offline audit", "sound" if report["sound"] else f"NOT SOUND: {report['reason']}")]:
         table.add_row(str(name), str(value))
     console.print(table)
-    console.print(f"look at: {base_url}/docs (API)  {base_url}/v1/status  {base_url}/v1/blocks/1", highlight=False)
+    console.print(f"look at: {base_url}/ (dashboard)  {base_url}/ledger  {base_url}/docs (API)  {base_url}/v1/status", highlight=False)
 
 
 async def keep_serving(server: uvicorn.Server, serving: asyncio.Task, serve_seconds: float, console: Console) -> None:
