@@ -247,13 +247,21 @@ def demo(
     port: int = typer.Option(8000, help="Port for the node's HTTP API"),
     directory: Optional[Path] = typer.Option(None, "--dir", help="Chain folder (default: a new temporary folder)"),
     serve_seconds: float = typer.Option(-1, help="Keep serving this long after the stream (-1: until Ctrl+C)"),
+    city: int = typer.Option(0, help="Build a synthetic city of this many households (means tests, decisions, payments, reports, relief) instead of the transaction stream"),
 ) -> None:
-    """Start a local chain, stream signed transactions into it over HTTP, and keep it serving."""
+    """Start a local chain — a transaction stream, or with --city a synthetic city's first months — and keep it serving with the dashboard."""
     from reliefledger.node.demo import run_demo
     from reliefledger.web.app import mount_dashboard
 
     root = directory or Path(tempfile.mkdtemp(prefix="reliefledger-demo-")) / "chain"
+    if city < 0 or city > 100_000:
+        fail("--city is 0 to 100,000 households")
     try:
+        if city:
+            from reliefledger.sim.scenario import run_city_demo
+
+            asyncio.run(run_city_demo(root, households=city, port=port, serve_seconds=serve_seconds, console=console, extend_app=mount_dashboard))
+            return
         asyncio.run(run_demo(root, transactions=transactions, port=port, serve_seconds=serve_seconds, console=console, extend_app=mount_dashboard))
     except LedgerInputError as error:
         fail(error.message)
