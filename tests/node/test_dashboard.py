@@ -74,3 +74,66 @@ def test_the_dashboard_in_a_real_browser(tmp_path: Path) -> None:
         assert offline == [], f"the dashboard reached outside the node: {offline}"
     finally:
         node.terminate()
+
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+def test_the_demo_city_in_a_real_browser_with_screenshots_of_every_page(tmp_path: Path) -> None:
+    """``reliefledger demo --city`` as a process; every page from its ledger; one figure checked
+    against an independent count over the SQLite store; screenshots into artifacts/screenshots."""
+    import json
+    import sqlite3
+    import subprocess
+
+    from playwright.sync_api import sync_playwright
+
+    from node_support import reliefledger_command
+
+    port = find_free_port()
+    log = open(tmp_path / "demo.log", "wb")
+    demo = subprocess.Popen(reliefledger_command("demo", "--city", 40, "--port", port, "--dir", tmp_path / "city"), stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert demo.poll() is None, (tmp_path / "demo.log").read_text()
+            try:
+                if httpx.get(f"{url}/v1/status", timeout=1).status_code == 200 and b"dashboard:" in (tmp_path / "demo.log").read_bytes():
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "demo.log").read_text()
+            time.sleep(0.2)
+        figures = httpx.get(f"{url}/dashboard/data/overview", timeout=10).json()
+        # An independent count over the store, with SQLite and JSON only.
+        with sqlite3.connect(f"file:{tmp_path / 'city' / 'ledger.sqlite'}?mode=ro", uri=True) as connection:
+            enrolled = sum(1 for (value,) in connection.execute("SELECT value FROM state WHERE key >= 'assistance/case/' AND key < 'assistance/case0'")
+                           if json.loads(value)["status"] == "enrolled")
+        assert enrolled > 0 and figures["assisted"]["dibao"] == enrolled
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGUMENTS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{url}/?lang=zh")
+            page.wait_for_selector("body[data-charts-ready=yes]", timeout=15000)
+            page.wait_for_timeout(500)  # the charts' entrance animation
+            page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+            for path, selector, name in (("/cases", "#case-queue tbody tr", "cases"), ("/directory", "#resources tbody tr", "directory"),
+                                         ("/ledger", "#blocks tbody tr", "ledger"), ("/reports-view?level=county", "#report-overview tbody tr", "reports")):
+                page.goto(url + path)
+                assert page.locator(selector).count() > 0, path
+                page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+            assert page.locator("#report-overview").inner_text().count("110") > 0
+            page.goto(f"{url}/directory")
+            assert page.locator("#answers tbody tr").count() > 0  # every answer an agency gave the means tests is on the ledger
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.goto(f"{url}/?lang=en")
+            phone.wait_for_selector("body[data-charts-ready=yes]")
+            phone.wait_for_timeout(500)
+            phone.screenshot(path=str(ARTIFACTS / "overview-phone-en.png"), full_page=True)
+            browser.close()
+    finally:
+        demo.terminate()
+        demo.wait(20)
+        log.close()

@@ -14,7 +14,8 @@ from fastapi.templating import Jinja2Templates
 
 from reliefledger.node.peer import Node
 from reliefledger.node.reports import VIEW_LEVELS, get_overview
-from reliefledger.web.figures import get_assisted_by_programme, get_block_detail, get_latest_blocks, get_paid_fen, get_reports_by_category
+from reliefledger.web.figures import (get_assisted_by_programme, get_block_detail, get_case_queue, get_directory, get_latest_blocks, get_paid_fen,
+                                      get_reports_by_category)
 from reliefledger.web.i18n import COOKIE, get_language, translate
 
 HERE = Path(__file__).resolve().parent
@@ -75,6 +76,14 @@ def create_dashboard_router(node: Node) -> APIRouter:
         if detail is None:
             response.status_code = 404
         return response
+
+    @router.get("/directory", response_class=HTMLResponse)
+    async def directory(request: Request, lang: str | None = None) -> HTMLResponse:
+        return render(request, "directory.html", lang, page="directory", directory=get_directory(node.store, now_ms()))
+
+    @router.get("/cases", response_class=HTMLResponse)
+    async def cases(request: Request, lang: str | None = None) -> HTMLResponse:
+        return render(request, "cases.html", lang, page="cases", queue=get_case_queue(node.store, now_ms()))
 
     @router.get("/reports-view", response_class=HTMLResponse)
     async def reports_view(request: Request, lang: str | None = None, level: str = Query("county", pattern="^(national|province|city|county)$")) -> HTMLResponse:

@@ -5,6 +5,8 @@ counts and amounts only). Each function is a read-only query over a store with `
 from collections import Counter
 from typing import Any
 
+from reliefledger.ledger.contracts.assistance import get_overdue_steps
+from reliefledger.node.catalog_queries import list_permissions, list_requests, list_resources
 from reliefledger.node.reports import get_overview
 
 DISBURSEMENT_CODES = (101, 500, 501)
@@ -59,3 +61,29 @@ def get_block_detail(store: Any, height: int) -> dict[str, Any] | None:
                      "code": results.get(envelope.id.hex())} for envelope in stored.get_envelopes()]
     return {"height": height, "hash": stored.hash.hex(), "time_ms": stored.header.time_ms, "state_digest": stored.state_digest.hex(),
             "previous_hash": stored.header.previous_hash.hex(), "orderer": stored.header.orderer, "transactions": transactions}
+
+
+def get_directory(store: Any, now_ms: int) -> dict[str, Any]:
+    """The directory chain: departments, their catalogued resources, the sharing requests with
+    their state, the permissions in force, the latest data-sharing answer records (which agency
+    answered whom, which fields, how many queries) and the latest logged reads of vault records."""
+    organisations = [value for _, value in store.iterate_state_prefix("membership/organisation/")]
+    accesses = sorted((value for _, value in store.iterate_state_prefix("vault/access/")), key=lambda entry: entry.get("time_ms", 0), reverse=True)[:50]
+    records = sorted((value for _, value in store.iterate_state_prefix("catalog/answers/")), key=lambda record: record["time_ms"], reverse=True)[:50]
+    answers = [{"time_ms": record["time_ms"], "agency": record["agency"], "requester": record["requester"], "resource": record["resource"],
+                "fields": record["fields"], "queries": len(record["answers"]), "transaction": record.get("transaction")} for record in records]
+    return {"organisations": organisations, "resources": list_resources(store), "requests": list_requests(store),
+            "permissions": list_permissions(store, now_ms), "accesses": accesses, "answers": answers}
+
+
+def get_case_queue(store: Any, now_ms: int, limit: int = 200) -> list[dict[str, Any]]:
+    """Open cases, the most urgent first: the next deadline, and the steps already overdue."""
+    queue = []
+    for _, case in store.iterate_state_prefix("assistance/case/"):
+        if case["status"] in ("refused", "stopped", "exited", "completed"):
+            continue
+        deadlines = [value for value in case["deadlines"].values() if value]
+        queue.append({"id": case["id"], "programme": case["programme"], "region": case["region"], "status": case["status"],
+                      "next_deadline_ms": min(deadlines) if deadlines else None, "overdue": get_overdue_steps(case, now_ms)})
+    queue.sort(key=lambda entry: (not entry["overdue"], entry["next_deadline_ms"] or 2**62))
+    return queue[:limit]

@@ -11,6 +11,10 @@ COOKIE = "reliefledger_lang"
 
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
+        "shared": "数据共享记录（核对查询的应答）", "receipt": "回执",
+        "cases": "个案队列", "directory": "目录链", "departments": "部门", "resources": "数据目录", "requests": "共享申请", "permissions": "有效授权",
+        "accesses": "个人数据访问记录", "status": "状态", "owner": "所属部门", "requester": "申请方", "fields": "字段", "purpose": "用途", "reader": "读取人",
+        "next_deadline": "下一时限", "overdue": "已超时", "case": "个案", "kind": "类型", "expires": "有效期至",
         "title": "社会救助链", "overview": "总览", "ledger": "账本浏览", "reports": "问题报告", "switch": "English",
         "height": "区块高度", "transactions": "交易", "state_digest": "状态摘要", "time": "时间", "block": "区块",
         "assisted": "在册救助对象（按项目）", "paid": "已发放资金（元）", "reports_by_category": "问题报告（按类别）",
@@ -23,6 +27,11 @@ TEXT: dict[str, dict[str, str]] = {
         "dibao": "最低生活保障", "tekun": "特困供养", "temporary": "临时救助", "education": "教育救助", "medical": "医疗救助",
     },
     "en": {
+        "shared": "Data shared (answered means-test queries)", "receipt": "receipt",
+        "cases": "Case queue", "directory": "Directory chain", "departments": "Departments", "resources": "Data catalogue", "requests": "Sharing requests",
+        "permissions": "Permissions in force", "accesses": "Reads of personal data", "status": "Status", "owner": "Owner", "requester": "Requester",
+        "fields": "Fields", "purpose": "Purpose", "reader": "Reader", "next_deadline": "Next deadline", "overdue": "Overdue", "case": "Case", "kind": "Kind",
+        "expires": "Expires",
         "title": "ReliefLedger", "overview": "Overview", "ledger": "Ledger", "reports": "Reports", "switch": "中文",
         "height": "Height", "transactions": "Transactions", "state_digest": "State digest", "time": "Time", "block": "Block",
         "assisted": "Enrolled cases by programme", "paid": "Money paid (yuan)", "reports_by_category": "Reports by category",
