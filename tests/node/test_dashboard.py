@@ -127,6 +127,15 @@ def test_the_demo_city_in_a_real_browser_with_screenshots_of_every_page(tmp_path
             assert page.locator("#report-overview").inner_text().count("110") > 0
             page.goto(f"{url}/directory")
             assert page.locator("#answers tbody tr").count() > 0  # every answer an agency gave the means tests is on the ledger
+            page.goto(f"{url}/beneficiary")
+            page.locator("#households a").first.click()
+            assert page.locator("#applications tbody tr").count() == 1 and page.locator("#who-read tbody tr").count() == 9  # nine agencies answered
+            page.screenshot(path=str(ARTIFACTS / "beneficiary.png"), full_page=True)
+            page.goto(f"{url}/beneficiary")
+            page.locator("#merchants a").first.click()
+            assert page.locator("#takings tbody tr").count() > 0
+            page.screenshot(path=str(ARTIFACTS / "merchant.png"), full_page=True)
+            assert page.goto(f"{url}/beneficiary/{'0' * 64}").status == 404 and page.goto(f"{url}/merchant/Not%20One").status == 404
             phone = browser.new_page(viewport={"width": 390, "height": 844})
             phone.goto(f"{url}/?lang=en")
             phone.wait_for_selector("body[data-charts-ready=yes]")

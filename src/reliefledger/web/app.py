@@ -3,6 +3,7 @@ of every level, in Chinese or English. Charts are drawn in the browser by Apache
 package's own copy (``/static/vendor``); the block list refreshes itself with htmx."""
 
 import datetime
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -12,15 +13,17 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from reliefledger.ledger.genesis import IDENTIFIER_PATTERN
 from reliefledger.node.peer import Node
 from reliefledger.node.reports import VIEW_LEVELS, get_overview
-from reliefledger.web.figures import (get_assisted_by_programme, get_block_detail, get_case_queue, get_directory, get_latest_blocks, get_paid_fen,
-                                      get_reports_by_category)
+from reliefledger.web.figures import (get_assisted_by_programme, get_beneficiary, get_block_detail, get_case_queue, get_directory, get_latest_blocks,
+                                      get_merchant, get_paid_fen, get_reports_by_category, list_demo_households, list_merchants)
 from reliefledger.web.i18n import COOKIE, get_language, translate
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 CHINA = datetime.timezone(datetime.timedelta(hours=8))
+PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
 
 
 def format_time(time_ms: int) -> str:
@@ -84,6 +87,26 @@ def create_dashboard_router(node: Node) -> APIRouter:
     @router.get("/cases", response_class=HTMLResponse)
     async def cases(request: Request, lang: str | None = None) -> HTMLResponse:
         return render(request, "cases.html", lang, page="cases", queue=get_case_queue(node.store, now_ms()))
+
+    @router.get("/beneficiary", response_class=HTMLResponse)
+    async def beneficiaries(request: Request, lang: str | None = None) -> HTMLResponse:
+        return render(request, "pick.html", lang, page="beneficiary", households=list_demo_households(node.store), merchants=list_merchants(node.store))
+
+    @router.get("/beneficiary/{household}", response_class=HTMLResponse)
+    async def beneficiary(request: Request, household: str, lang: str | None = None) -> HTMLResponse:
+        view = get_beneficiary(node.store, household) if PSEUDONYM.match(household) else None
+        response = render(request, "beneficiary.html", lang, page="beneficiary", view=view)
+        if view is None:
+            response.status_code = 404
+        return response
+
+    @router.get("/merchant/{merchant}", response_class=HTMLResponse)
+    async def merchant(request: Request, merchant: str, lang: str | None = None) -> HTMLResponse:
+        view = get_merchant(node.store, merchant, now_ms()) if IDENTIFIER_PATTERN.match(merchant) else None
+        response = render(request, "merchant.html", lang, page="beneficiary", view=view)
+        if view is None:
+            response.status_code = 404
+        return response
 
     @router.get("/reports-view", response_class=HTMLResponse)
     async def reports_view(request: Request, lang: str | None = None, level: str = Query("county", pattern="^(national|province|city|county)$")) -> HTMLResponse:

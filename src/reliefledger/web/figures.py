@@ -10,6 +10,8 @@ from reliefledger.node.catalog_queries import list_permissions, list_requests, l
 from reliefledger.node.reports import get_overview
 
 DISBURSEMENT_CODES = (101, 500, 501)
+DAY_MS = 86_400_000
+CHINA_OFFSET_MS = 8 * 3_600_000
 """Transfers that pay households: monthly runs and awards, pay-first and staged relief."""
 
 
@@ -87,3 +89,59 @@ def get_case_queue(store: Any, now_ms: int, limit: int = 200) -> list[dict[str, 
                       "next_deadline_ms": min(deadlines) if deadlines else None, "overdue": get_overdue_steps(case, now_ms)})
     queue.sort(key=lambda entry: (not entry["overdue"], entry["next_deadline_ms"] or 2**62))
     return queue[:limit]
+
+
+def list_demo_households(store: Any, limit: int = 12) -> list[dict[str, Any]]:
+    """Households to pick on the demo's beneficiary page: those with an account (pseudonyms only)."""
+    picked: dict[str, dict[str, Any]] = {}
+    for key, entry in store.iterate_state_prefix("money/holder/"):
+        household = key.split("/")[2]
+        picked.setdefault(household, {"household": household, "kinds": set()})["kinds"].add(entry["kind"])
+        if len(picked) > limit:
+            break
+    households = [{"household": item["household"], "wallet": "beneficiary_wallet" in item["kinds"]} for item in list(picked.values())[:limit]]
+    return sorted(households, key=lambda item: not item["wallet"])  # wallets first: they show spending too
+
+
+def get_beneficiary(store: Any, household: str) -> dict[str, Any] | None:
+    """What a household sees of itself: its applications and their state, the payments it received,
+    its wallet's balance and spending, and who read data about it (the agencies that answered the
+    means test, with the receipts, and logged reads of its vault records)."""
+    accounts = [store.get(f"money/account/{key.rsplit('/', 1)[1]}") for key, _ in store.iterate_state_prefix(f"money/holder/{household}/")]
+    accounts = [account for account in accounts if account is not None]
+    cases = [case for _, case in store.iterate_state_prefix("assistance/case/") if case["household"] == household]
+    if not accounts and not cases:
+        return None
+    ids = {account["id"] for account in accounts}
+    received, spent = [], []
+    for _, transfer in store.iterate_state_prefix("money/transfer/"):
+        if transfer["credit_account_id"] in ids and transfer["status"] in ("posted", "pending"):
+            received.append(transfer)
+        elif transfer["debit_account_id"] in ids and transfer["status"] == "posted":
+            spent.append(transfer)
+    case_ids = {case["id"] for case in cases}
+    answered = []
+    for _, record in store.iterate_state_prefix("catalog/answers/"):
+        if any(entry.get("case_id") in case_ids for entry in record["answers"].values()):
+            answered.append({"agency": record["agency"], "fields": record["fields"], "time_ms": record["time_ms"], "transaction": record.get("transaction")})
+    reads = [entry for _, entry in store.iterate_state_prefix(f"vault/access/{household}/")]
+    wallets = [account for account in accounts if account["kind"] == "beneficiary_wallet"]
+    return {"household": household, "cases": cases, "accounts": accounts, "received": received, "spent": spent, "answered": answered, "reads": reads,
+            "wallet_balance_fen": sum(account["credits_posted"] - account["debits_posted"] for account in wallets)}
+
+
+def get_merchant(store: Any, merchant: str, now_ms: int) -> dict[str, Any] | None:
+    """A merchant's account, today's takings (China time) and its latest retail payments received."""
+    account = store.get(f"money/account/{merchant}")
+    if account is None or account["kind"] != "merchant":
+        return None
+    day_start = (now_ms + CHINA_OFFSET_MS) // DAY_MS * DAY_MS - CHINA_OFFSET_MS
+    takings = sorted((transfer for _, transfer in store.iterate_state_prefix("money/transfer/retail.") if transfer["credit_account_id"] == merchant),
+                     key=lambda transfer: transfer["time_ms"], reverse=True)
+    return {"account": account, "takings": takings[:50], "today_fen": sum(transfer["amount"] for transfer in takings if transfer["time_ms"] >= day_start),
+            "balance_fen": account["credits_posted"] - account["debits_posted"]}
+
+
+def list_merchants(store: Any) -> list[str]:
+    """Merchant accounts, for the demo's picker."""
+    return [account["id"] for _, account in store.iterate_state_prefix("money/account/") if account["kind"] == "merchant"]

@@ -11,7 +11,10 @@ COOKIE = "reliefledger_lang"
 
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
-        "shared": "数据共享记录（核对查询的应答）", "receipt": "回执",
+        "shared": "数据共享记录（核对查询的应答）", "receipt": "回执", "beneficiary": "群众 / 商户", "my_applications": "我的申请",
+        "payments_received": "收到的款项", "wallet_balance": "钱包余额（元）", "spending": "消费", "who_read": "谁查询了我的数据", "amount": "金额（元）",
+        "pick_household": "选择一户（演示）", "pick_merchant": "选择商户（演示）", "takings_today": "今日收款（元）", "balance": "余额（元）",
+        "monthly_benefit": "月救助金（元）",
         "cases": "个案队列", "directory": "目录链", "departments": "部门", "resources": "数据目录", "requests": "共享申请", "permissions": "有效授权",
         "accesses": "个人数据访问记录", "status": "状态", "owner": "所属部门", "requester": "申请方", "fields": "字段", "purpose": "用途", "reader": "读取人",
         "next_deadline": "下一时限", "overdue": "已超时", "case": "个案", "kind": "类型", "expires": "有效期至",
@@ -27,7 +30,10 @@ TEXT: dict[str, dict[str, str]] = {
         "dibao": "最低生活保障", "tekun": "特困供养", "temporary": "临时救助", "education": "教育救助", "medical": "医疗救助",
     },
     "en": {
-        "shared": "Data shared (answered means-test queries)", "receipt": "receipt",
+        "shared": "Data shared (answered means-test queries)", "receipt": "receipt", "beneficiary": "People / merchants",
+        "my_applications": "My applications", "payments_received": "Payments received", "wallet_balance": "Wallet balance (yuan)", "spending": "Spending",
+        "who_read": "Who read data about me", "amount": "Amount (yuan)", "pick_household": "Pick a household (demo)", "pick_merchant": "Pick a merchant (demo)",
+        "takings_today": "Today's takings (yuan)", "balance": "Balance (yuan)", "monthly_benefit": "Monthly benefit (yuan)",
         "cases": "Case queue", "directory": "Directory chain", "departments": "Departments", "resources": "Data catalogue", "requests": "Sharing requests",
         "permissions": "Permissions in force", "accesses": "Reads of personal data", "status": "Status", "owner": "Owner", "requester": "Requester",
         "fields": "Fields", "purpose": "Purpose", "reader": "Reader", "next_deadline": "Next deadline", "overdue": "Overdue", "case": "Case", "kind": "Kind",
