@@ -16,7 +16,7 @@ $(INSTALLED): pyproject.toml
 	@touch $(INSTALLED)
 
 demo: $(INSTALLED)
-	$(VENV)/bin/reliefledger demo --city 2000
+	$(VENV)/bin/reliefledger demo --city 10000
 
 test: $(INSTALLED) postgres-server browser
 	$(PYTHON) -m pytest
