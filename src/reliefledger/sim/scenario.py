@@ -161,8 +161,8 @@ async def _open_accounts(directory: ChainDirectory, casework: Casework, staff: S
                                                        "credit_account_id": "dibao-bank", "amount": max(budget_fen, 1)}]}),
         (central, "create_transfers", {"transfers": [{"transfer_id": "fund-dibao-dc", "code": 1, "debit_account_id": "issuance",
                                                        "credit_account_id": "dibao-dc", "amount": max(budget_fen, 1)}]}),
-        (bank, "create_account", {"account_id": "grocer", "kind": "merchant", "currency": "CNY-DC", "category": "food"}),
-        (bank, "create_account", {"account_id": "pharmacy", "kind": "merchant", "currency": "CNY-DC", "category": "medicine"}),
+        (bank, "create_account", {"account_id": "grocer", "kind": "merchant", "currency": "CNY-DC", "category": "food", "flags": limited}),
+        (bank, "create_account", {"account_id": "pharmacy", "kind": "merchant", "currency": "CNY-DC", "category": "medicine", "flags": limited}),
     ]
     for member, action, args in steps:
         await _submit(casework, member, "money", action, args)
@@ -170,9 +170,9 @@ async def _open_accounts(directory: ChainDirectory, casework: Casework, staff: S
     for index, (number, holder) in enumerate(holders.items()):
         if number in devices:
             args = {"account_id": f"w{index}", "kind": "beneficiary_wallet", "currency": "CNY-DC", "wallet_class": "2021-upgraded", "holder": holder,
-                    "holder_key": devices[number].public_key}
+                    "holder_key": devices[number].public_key, "flags": limited}
         else:
-            args = {"account_id": f"b{index}", "kind": "beneficiary_bank_account", "currency": "CNY", "holder": holder}
+            args = {"account_id": f"b{index}", "kind": "beneficiary_bank_account", "currency": "CNY", "holder": holder, "flags": limited}
         opened.append(await casework.order(bank, "money", "create_account", args, preview=False))
     for envelope in opened:
         status = await casework.node.wait_for_final_status(envelope.id, 60, with_proofs=False)
