@@ -109,7 +109,7 @@ def test_pay_first_register_afterwards_stage_and_close_reconciled(network: Netwo
     assert network.run_one(pay_first(network, "p9", "b2", 20_001)) is ResultCode.ABOVE_FAST_PATH_CEILING
     assert network.run_one(pay_first(network, "p10", "b2", 15_000)) is OK
     assert network.run_one(pay_first(network, "p11", "b3", 6_000)) is ResultCode.EXCEEDS_CREDITS  # within the ceiling, beyond what the reserve holds
-    transfer = network.state.get(get_transfer_key("relief.flood-2026-07.p1"))
+    transfer = network.state.get(get_transfer_key("relief.flood-2026-07.first.p1"))
     assert transfer["code"] == 500 and transfer["reference"] == "flood-2026-07" and transfer["debit_account_id"] == "reserve"
     assert event(network)["figures"]["paid_first"] == 4 and event(network)["figures"]["unregistered_fen"] == 45_000
     # Register the recipients afterwards.
@@ -152,3 +152,25 @@ def test_payments_outside_the_event_period_are_refused(network: Network) -> None
     assert network.run_one(declare(network, starts_ms=START_MS + 10 * DAY_MS)) is OK
     assert network.run_one(pay_first(network, "early", "b1", 1_000)) is ResultCode.WRONG_EVENT_STATE
     assert network.run_one(pay_first(network, "unknown", "b1", 1_000, event_id="nothing")) is ResultCode.EVENT_NOT_FOUND
+
+
+def test_relief_refuses_overflowing_totals_dotted_ids_strangers_and_squatted_transfer_ids(network: Network) -> None:
+    assert network.run_one(declare(network)) is OK
+    approve = {"event_id": "flood-2026-07", "household": digest("h2"), "recipient_account_id": "b2", "budget_account_id": "relief-budget"}
+    assert network.run(relief(network, APPROVER, "approve_stages", approval_id="huge", stages=[2**63 - 1, 2**63 - 1], **approve),
+                       relief(network, APPROVER, "approve_stages", approval_id="a.1", stages=[100], **approve),
+                       pay_first(network, "p.1", "b1", 1_000),
+                       declare(network, event_id="storm.2")) == [ResultCode.OVERFLOW, ResultCode.INVALID_ARGUMENTS, ResultCode.INVALID_ARGUMENTS,
+                                                                 ResultCode.INVALID_ARGUMENTS]
+    squat = money(network, FINANCE, "create_transfers", transfers=[{"transfer_id": "relief.flood-2026-07.first.p9", "code": 1, "debit_account_id": "treasury",
+                                                                    "credit_account_id": "relief-budget", "amount": 1}])
+    assert network.run_one(squat) is ResultCode.INVALID_ARGUMENTS
+    assert network.run_one(pay_first(network, "p9", "b1", 1_000)) is OK
+    # A household outside the event's region cannot be registered as the recipient.
+    outside = network.sign(OTHER_CASEWORKER, "register_household", {"household": digest("far"), "region": OTHER_TOWNSHIP, "head": digest("far-head"),
+                                                                    "members": [{"person": digest("far-head"), "record_commitment": digest("far-r")}],
+                                                                    "record_commitment": digest("far")}, contract="registry")
+    assert network.run_one(outside) is OK
+    assert network.run_one(relief(network, OTHER_CASEWORKER, "register_recipient", event_id="flood-2026-07", payment_id="p9", household=digest("far"))) \
+        is ResultCode.INVALID_ARGUMENTS
+    assert event(network)["figures"]["approved_fen"] == 0 and event(network)["figures"]["unregistered"] == 1

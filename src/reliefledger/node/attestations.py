@@ -9,7 +9,9 @@ are refused. The signed bytes carry a domain tag, so an attestation can never pa
 transaction or an answer batch.
 """
 
+import heapq
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -22,6 +24,7 @@ from reliefledger.node.keys import KeyFile
 logger = logging.getLogger(__name__)
 
 DOMAIN = "reliefledger.attestation.v1"
+HEX = re.compile(r"^[0-9a-f]{64,256}$")
 FIELDS = ("block_hash", "chain", "height", "organisation", "signer", "state_digest", "type")
 
 
@@ -58,8 +61,9 @@ class AttestationBook:
     """Signed attestations by height and (block hash, state digest): the first of each kind."""
     divergences: list[dict[str, Any]] = field(default_factory=list)
     """Proofs: two signed attestations of one height that differ."""
-    waiting: list[dict[str, Any]] = field(default_factory=list)
-    """Attestations above this peer's tip, checked when it gets there."""
+    waiting: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
+    """A heap of (height, arrival, attestation) above this peer's tip, checked when it gets there."""
+    arrivals: int = 0
     refused: int = 0
     on_divergence: Callable[[dict[str, Any]], None] = lambda proof: None
     """Called once with each new proof of divergence (the node stores it on disk)."""
@@ -69,8 +73,10 @@ class AttestationBook:
         try:
             message = decode_json(data)
             body, signature = message["body"], bytes.fromhex(message["signature"])
-            if set(body) != set(FIELDS) or body["type"] != DOMAIN or body["chain"] != self.chain_id or type(body["height"]) is not int:
+            if set(body) != set(FIELDS) or body["type"] != DOMAIN or body["chain"] != self.chain_id or type(body["height"]) is not int or body["height"] < 1:
                 raise ValueError("not an attestation of this chain")
+            if not all(type(body[name]) is str and HEX.match(body[name]) for name in ("block_hash", "state_digest", "signer")) or type(body["organisation"]) is not str:
+                raise ValueError("hashes, digest and signer are lowercase hex")
             signer_key = bytes.fromhex(body["signer"])
         except (LedgerInputError, KeyError, TypeError, ValueError) as error:
             self.refused += 1
@@ -98,16 +104,18 @@ class AttestationBook:
         return self._compare(signed)
 
     def recheck(self) -> None:
-        """Compare the attestations that were above this peer's tip (call after each commit)."""
-        waiting, self.waiting = self.waiting, []
-        for signed in waiting:
+        """Compare the attestations this peer's tip has now reached (call after each commit): only
+        the lowest waiting heights are looked at, so a long catch-up stays cheap."""
+        while self.waiting and self.read_own(self.waiting[0][0]) is not None:
+            _, _, signed = heapq.heappop(self.waiting)
             self._compare(signed)
 
     def _compare(self, signed: dict[str, Any]) -> str:
         body = signed["body"]
         own = self.read_own(body["height"])
         if own is None:
-            self.waiting.append(signed)
+            self.arrivals += 1
+            heapq.heappush(self.waiting, (body["height"], self.arrivals, signed))
             return "waiting"
         view = self.peers[body["organisation"]]
         if (own[0].hex(), own[1].hex()) == (body["block_hash"], body["state_digest"]):
@@ -120,8 +128,11 @@ class AttestationBook:
         return "differs"
 
     def get_highest_agreeing_height(self) -> int:
-        """The highest height attested by an active peer that has not diverged from this one."""
-        return max((view.height for view in self.peers.values() if view.diverged_at is None), default=0)
+        """The highest height that at least two organisations' peers, neither diverged from this
+        one, have attested: one peer alone (buggy, or fed by another cluster) cannot make the
+        cutters wait for blocks that never existed."""
+        heights = sorted((view.height for view in self.peers.values() if view.diverged_at is None), reverse=True)
+        return heights[1] if len(heights) > 1 else 0
 
     def to_json(self) -> dict[str, Any]:
         """The agreement view: per organisation, its last attested height, how far it agrees with

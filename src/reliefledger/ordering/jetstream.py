@@ -114,8 +114,12 @@ class StreamReader:
     """Reads one stream from a sequence onward with no gap, through server and leader failures: an
     ephemeral pull consumer that is thrown away and made again at the next sequence on any trouble."""
 
-    def __init__(self, js: "nats.js.JetStreamContext", stream: str, subject: str, next_sequence: int) -> None:
+    def __init__(self, js: "nats.js.JetStreamContext", stream: str, subject: str, next_sequence: int, *, skip_gaps: bool = False) -> None:
         self.js, self.stream, self.subject, self.next_sequence = js, stream, subject, next_sequence
+        self.skip_gaps = skip_gaps
+        """Jump over messages the stream no longer holds (attestations); otherwise wait for them."""
+        self.stream_reset = False
+        """Set when the stream ends before what this reader already read: it was lost and begun again."""
         self._subscription = None
 
     async def read(self, count_max: int, wait_s: float) -> list["nats.aio.msg.Msg"]:
@@ -129,7 +133,12 @@ class StreamReader:
                 messages = await self._subscription.fetch(count_max, timeout=max(wait_s, 0.005))
             except asyncio.TimeoutError:
                 info = await self.js.stream_info(self.stream)
-                if info.state.last_seq >= self.next_sequence:
+                if info.state.last_seq < self.next_sequence - 1:
+                    self.stream_reset = True
+                if self.skip_gaps and info.state.first_seq > self.next_sequence:
+                    self.next_sequence = info.state.first_seq
+                    await self._reset()
+                elif info.state.last_seq >= self.next_sequence:
                     await self._reset()  # the consumer is stuck or gone while the stream has more
                 return []
             taken = []
@@ -138,8 +147,11 @@ class StreamReader:
                 if sequence < self.next_sequence:
                     continue
                 if sequence > self.next_sequence:
-                    await self._reset()
-                    break
+                    if not self.skip_gaps:
+                        logger.error("stream %s skipped from %d to %d: waiting for the missing messages", self.stream, self.next_sequence, sequence)
+                        await self._reset()
+                        break
+                    self.next_sequence = sequence
                 taken.append(message)
                 self.next_sequence = sequence + 1
             return taken
@@ -232,11 +244,14 @@ class JetStreamOrderer:
             await asyncio.sleep(1 / ATTESTATIONS_PER_SECOND_MAX)
 
     async def _follow_attestations(self) -> None:
-        reader = StreamReader(self.js, self.attestation_stream, self.attestation_subject, 1)
+        reader = StreamReader(self.js, self.attestation_stream, self.attestation_subject, 1, skip_gaps=True)
         try:
             while True:
                 for message in await reader.read(256, 1.0):
-                    self.on_attestation(message.data)
+                    try:
+                        self.on_attestation(message.data)
+                    except Exception:  # one bad message must not stop the follower
+                        logger.exception("attestation %d could not be handled", message.metadata.sequence.stream)
         finally:
             await reader.close()
 
@@ -366,6 +381,10 @@ class JetStreamOrderer:
     async def _restore_lost_blocks(self, head: Head) -> Head:
         """Publish again, from this peer's store, committed blocks the stream no longer holds."""
         restored = False
+        if head.position.height < self.local_height() and not self._extends_local_chain(head):
+            logger.critical("ALARM: the block stream's head %d is not the block this peer committed there; publishing nothing",
+                            head.position.height)
+            return head
         while head.position.height < self.local_height():
             block = self.read_local_block(head.position.height + 1)
             if block is None:
@@ -374,6 +393,13 @@ class JetStreamOrderer:
             head = await self._append(block, head, head.transaction_sequence)
             restored = True
         return await self._read_head() if restored else head
+
+    def _extends_local_chain(self, head: Head) -> bool:
+        """True when the stream's head is this peer's own block at that height (or the genesis)."""
+        if head.position.height == 0:
+            return head.position.hash == self.genesis_position.hash
+        block = self.read_local_block(head.position.height)
+        return block is not None and compute_block_hash(self.suite, block.header) == head.position.hash
 
     async def _append(self, block: Block, head: Head, transaction_sequence: int) -> Head:
         headers = {"Nats-Msg-Id": f"block-{block.header.height}-{compute_block_hash(self.suite, block.header).hex()}",
@@ -424,6 +450,8 @@ class JetStreamOrderer:
                 # One pull per block: it returns when the block is full or the batching wait is over.
                 messages = carried + await reader.read(self.batch.transaction_count_max - len(carried), self.batch.wait_ms_max / 1000)
                 if not messages:
+                    if reader.stream_reset:
+                        return  # the transaction stream was lost and begun again: read the head again
                     if self.settings.cutter == "standby" and (await self._read_head()).position.height != head.position.height:
                         return  # the active cutter is back
                     continue

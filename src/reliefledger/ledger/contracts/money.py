@@ -61,6 +61,8 @@ MONTH_PATTERN = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}(?:-[A-Z0-9]{1,8})?$")
 """``CNY`` for bank money, ``CNY-DC`` for the digital currency: different currencies never mix."""
 TRANSFERS_PER_TRANSACTION_MAX = 64
+RESERVED_TRANSFER_PREFIXES = ("relief.", "retail.", "earmark-return.")
+"""Transfer ids that only the contracts' own payments take (relief, retail, earmark returns)."""
 CODE_MAX = 65_535
 BALANCE_FIELDS = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
 MOVERS = (FINANCE_OFFICER, ADMIN)
@@ -124,6 +126,8 @@ def process_create_transfers(context: TransactionContext, args: dict[str, Any]) 
 def _create_transfer(context: TransactionContext, args: dict[str, Any]) -> str:
     require_fields(args, {"transfer_id", "code"}, {"debit_account_id", "credit_account_id", "amount", "reference", "flags", "pending_id", "timeout_ms"})
     transfer_id = require_string(args, "transfer_id", IDENTIFIER_PATTERN)
+    if transfer_id.startswith(RESERVED_TRANSFER_PREFIXES):
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, f"transfer ids starting with {' or '.join(RESERVED_TRANSFER_PREFIXES)} are made by the ledger itself")
     flags = args.get("flags", [])
     if type(flags) is not list or not set(flags) <= set(TRANSFER_FLAGS) or len(flags) > 1:
         raise Rejection(ResultCode.INVALID_ARGUMENTS, f"flags is at most one of {', '.join(TRANSFER_FLAGS)}")

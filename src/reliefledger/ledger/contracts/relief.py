@@ -10,7 +10,7 @@ it: what was paid first (registered or not), what was approved and paid in stage
 paid by then are cancelled, and nothing more is paid under the event.
 
 Money moves through the money contract's ``post_transfer``, as ordinary posted transfers
-``relief.<event>.<payment>`` (code 500) and ``relief.<event>.<approval>.<stage>`` (code 501), so
+``relief.<event>.first.<payment>`` (code 500) and ``relief.<event>.stage.<approval>.<stage>`` (code 501), so
 the books, the audit and the traces see them like any other.
 
 State keys::
@@ -21,6 +21,7 @@ State keys::
     relief/approval/<event>/<approval>        {household, stages, paid_stages, budget_account_id, recipient_account_id, ...}
 """
 
+import re
 from typing import Any, Callable
 
 from reliefledger.ledger import limits
@@ -40,6 +41,8 @@ PAY_FIRST_CODE = 500
 STAGE_CODE = 501
 STAGES_MAX = 12
 HAZARD_PATTERN = IDENTIFIER_PATTERN
+RELIEF_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+"""Event, payment and approval ids: no dots, so the transfer ids built from them never collide."""
 RECIPIENT_KINDS = ("beneficiary_wallet", "beneficiary_bank_account")
 FIGURES = ("paid_first", "paid_first_fen", "unregistered", "unregistered_fen", "approvals", "approved_fen", "staged_fen", "cancelled_fen")
 
@@ -59,7 +62,7 @@ def process_declare_event(context: TransactionContext, args: dict[str, Any]) -> 
     if not is_region_code(region):
         raise Rejection(ResultCode.INVALID_ARGUMENTS, f"{region} is not a GB/T 2260 region code")
     require_role_in_region(context, (APPROVER, ADMIN), region)
-    event_id = require_string(args, "event_id", IDENTIFIER_PATTERN)
+    event_id = require_string(args, "event_id", RELIEF_ID_PATTERN)
     if context.state.get(get_event_key(event_id)) is not None:
         raise Rejection(ResultCode.EVENT_EXISTS, f"event {event_id} exists")
     starts_ms = require_integer(args, "starts_ms", 0, limits.INTEGER_ABSOLUTE_MAX)
@@ -81,7 +84,7 @@ def process_pay_first(context: TransactionContext, args: dict[str, Any]) -> None
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "pay-first money comes from a township reserve fund within the event's region")
     _require_payer(context, reserve, (CASEWORKER, FINANCE_OFFICER))
     recipient = _require_recipient(context, args)
-    payment_id = require_string(args, "payment_id", IDENTIFIER_PATTERN)
+    payment_id = require_string(args, "payment_id", RELIEF_ID_PATTERN)
     key = f"relief/payment/{event['id']}/{payment_id}"
     if context.state.get(key) is not None:
         raise Rejection(ResultCode.TRANSFER_EXISTS, f"payment {payment_id} exists")
@@ -90,7 +93,7 @@ def process_pay_first(context: TransactionContext, args: dict[str, Any]) -> None
     received = (context.state.get(received_key) or {"paid_fen": 0})["paid_fen"]
     if received + amount > event["ceiling_fen"]:
         raise Rejection(ResultCode.ABOVE_FAST_PATH_CEILING, f"a recipient gets at most {event['ceiling_fen']} fen first; {received} fen already paid")
-    post_transfer(context, reserve, recipient, amount, f"relief.{event['id']}.{payment_id}", PAY_FIRST_CODE, event["id"])
+    post_transfer(context, reserve, recipient, amount, f"relief.{event['id']}.first.{payment_id}", PAY_FIRST_CODE, event["id"])
     context.state.put(received_key, {"paid_fen": received + amount})
     context.state.put(key, {"amount_fen": amount, "household": None, "id": payment_id, "paid_ms": context.environment.time_ms,
                             "recipient_account_id": recipient["id"], "recipient_commitment": require_string(args, "recipient_commitment", DIGEST_PATTERN),
@@ -109,6 +112,8 @@ def process_register_recipient(context: TransactionContext, args: dict[str, Any]
     if payment["household"] is not None:
         raise Rejection(ResultCode.WRONG_EVENT_STATE, "the recipient is already registered")
     household = get_active_household(context.state, require_string(args, "household", DIGEST_PATTERN))
+    if not is_within(household["region"], event["region"]):
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, "the household is outside the event's region")
     require_role_in_region(context, (CASEWORKER,), household["region"])
     context.state.put(key, {**payment, "household": household["id"], "registered_ms": context.environment.time_ms})
     _add_figures(context, event, unregistered=-1, unregistered_fen=-payment["amount_fen"])
@@ -127,7 +132,7 @@ def process_approve_stages(context: TransactionContext, args: dict[str, Any]) ->
         raise Rejection(ResultCode.INVALID_ARGUMENTS, f"stages are 1 to {STAGES_MAX} positive amounts in fen")
     budget = _require_account(context, args, "budget_account_id")
     recipient = _require_recipient(context, args)
-    approval_id = require_string(args, "approval_id", IDENTIFIER_PATTERN)
+    approval_id = require_string(args, "approval_id", RELIEF_ID_PATTERN)
     key = f"relief/approval/{event['id']}/{approval_id}"
     if context.state.get(key) is not None:
         raise Rejection(ResultCode.EVENT_EXISTS, f"approval {approval_id} exists")
@@ -152,7 +157,7 @@ def process_pay_stage(context: TransactionContext, args: dict[str, Any]) -> None
     _require_payer(context, budget, (FINANCE_OFFICER,))
     amount = approval["stages"][stage - 1]
     post_transfer(context, budget, context.state.get(get_account_key(approval["recipient_account_id"])), amount,
-                  f"relief.{event['id']}.{approval['id']}.{stage}", STAGE_CODE, event["id"])
+                  f"relief.{event['id']}.stage.{approval['id']}.{stage}", STAGE_CODE, event["id"])
     context.state.put(key, {**approval, "paid_stages": stage, "status": "paid" if stage == len(approval["stages"]) else "open"})
     _add_figures(context, event, staged_fen=amount)
 
@@ -225,6 +230,8 @@ def _require_payer(context: TransactionContext, account: dict[str, Any], roles: 
 
 def _add_figures(context: TransactionContext, event: dict[str, Any], **changes: int) -> None:
     figures = {name: value + changes.get(name, 0) for name, value in event["figures"].items()}
+    if any(not 0 <= value <= limits.INTEGER_ABSOLUTE_MAX for value in figures.values()):
+        raise Rejection(ResultCode.OVERFLOW, "the event's totals would leave the signed 64-bit range")
     context.state.put(get_event_key(event["id"]), {**event, "figures": figures})
 
 
