@@ -27,12 +27,19 @@ def test_the_city_demo_builds_a_living_city_that_the_audit_finds_sound(tmp_path:
 
     served = []
     output = io.StringIO()
-    report = asyncio.run(run_city_demo(tmp_path / "city", households=40, port=find_free_port(), serve_seconds=0, console=Console(file=output, width=200),
-                                       extend_app=lambda app, node: served.append(
-                                           sum(case["status"] == "enrolled" for _, case in node.store.iterate_state_prefix("assistance/case/")))))
+    nodes = []
+
+    def mount(app, node) -> None:
+        nodes.append((node, node.tip.height))
+        served.append(sum(case["status"] == "enrolled" for _, case in node.store.iterate_state_prefix("assistance/case/")))
+
+    report = asyncio.run(run_city_demo(tmp_path / "city", households=40, port=find_free_port(), serve_seconds=2, console=Console(file=output, width=200),
+                                       extend_app=mount, pace_s=0.3))
     assert report.households == 40 and 0 < report.eligible < 40 and report.enrolled == report.eligible
     assert report.paid_fen > 0 and report.retail_payments > 0 and report.reports >= 6 and report.escalated > 0 and report.relief_payments > 0
     assert served == [report.enrolled] and "dashboard: http://127.0.0.1:" in output.getvalue()  # the dashboard is mounted on the city's node
+    node, height_when_served = nodes[0]
+    assert node.tip.height > height_when_served  # the city stayed alive while served: the hotline kept filing
     audit = run_cli("verify", tmp_path / "city")
     assert audit.returncode == 0, audit.stdout + audit.stderr
     bad = run_cli("demo", "--city", "-1")

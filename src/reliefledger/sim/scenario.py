@@ -12,6 +12,7 @@ through the same desk, contracts and commit path as real use; nothing is written
 
 import asyncio
 import csv
+import logging
 import hashlib
 import random
 import tempfile
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from reliefledger.ledger.contracts.retail import sign_wallet_payment
+from reliefledger.ledger.errors import LedgerInputError
 from reliefledger.ledger.pseudonyms import compute_household_pseudonym
 from reliefledger.node.agency_service import AgencyService, EmbeddedLedger
 from reliefledger.node.agency_sources import SqliteSource
@@ -38,6 +40,7 @@ from reliefledger.sim.data_sharing import DATABASE_FILE, build_plans, prepare_ci
 from reliefledger.sim.population import Population
 from reliefledger.wallet_files import read_wallet_classes
 
+logger = logging.getLogger(__name__)
 DAY_MS = 86_400_000
 ORGANISATIONS = ("civil-affairs", *AGENCY_RESOURCES, "central-bank", "finance", "discipline-inspection", "emergency-management")
 REPORT_CATEGORIES = ("service_failure", "person_in_difficulty", "fund_problem")
@@ -261,7 +264,25 @@ async def _relief(casework: Casework, staff: StaffDirectory, holders: dict[str, 
     return paid
 
 
-async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds: float, console: Any, extend_app: Callable[[Any, Any], None]) -> CityReport:
+async def keep_city_alive(casework: Casework, staff: StaffDirectory, population: Population, pace_s: float, seed: int = 11) -> None:
+    """After the build, the hotline keeps taking calls: a report every ``pace_s`` seconds, so the
+    dashboard's blocks and reports move while someone watches. Runs until cancelled."""
+    generator = random.Random(seed)
+    desk, hotline = ReportDesk(casework), staff.get("hotline")
+    number = 0
+    while True:
+        await asyncio.sleep(pace_s)
+        number += 1
+        household = generator.choice(population.households)
+        try:
+            await desk.file(hotline, region=household.township, category=generator.choice(REPORT_CATEGORIES), urgency="normal",
+                            description={"statement": f"12349 来电（持续）{number}"}, channel="hotline")
+        except LedgerInputError as error:  # a refused call does not stop the city
+            logger.warning("a call to the hotline was refused: %s", error)
+
+
+async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds: float, console: Any, extend_app: Callable[[Any, Any], None],
+                        pace_s: float = 5.0) -> CityReport:
     """Found the city's chain, build its first months with progress shown, then serve the API, the
     desk and the dashboard on the embedded node until Ctrl+C (or for ``serve_seconds``)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -296,5 +317,13 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
                           f"{report.paid_fen / 100:,.2f} yuan paid, {report.retail_payments} shop payments, {report.reports} reports "
                           f"({report.escalated} escalated), {report.relief_payments} disaster payments made first; height {node.tip.height}")
             console.print(f"dashboard: http://127.0.0.1:{port}/   ledger: http://127.0.0.1:{port}/ledger   API: http://127.0.0.1:{port}/docs")
-            await keep_serving(server, serving, serve_seconds, console)
+            alive = asyncio.create_task(keep_city_alive(casework, StaffDirectory(directory), population, pace_s), name="city-alive")
+            try:
+                await keep_serving(server, serving, serve_seconds, console)
+            finally:
+                alive.cancel()
+                try:
+                    await alive
+                except asyncio.CancelledError:
+                    pass
     return report
