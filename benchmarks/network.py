@@ -19,10 +19,8 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import shutil
 import signal
-import socket
 import statistics
 import tempfile
 import time
@@ -34,28 +32,10 @@ import nats
 from reliefledger.ledger.transactions import TransactionBody, sign_transaction
 from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.keys import generate_key
-from reliefledger.node.network import NetworkPlan, bring_down, bring_up
+from reliefledger.node.network import NetworkPlan, bring_down, bring_up, find_free_base_port
 from reliefledger.ordering.jetstream import get_stream_names
 
 CHAIN_ID = "bench-network"
-
-
-def find_base_port(width: int, count: int) -> int:
-    for _ in range(200):
-        base = random.randrange(20000, 40000 - 3 * width)
-        ports = [base + offset * width + index for offset in range(3) for index in range(count)]
-        if all(_is_free(port) for port in ports):
-            return base
-    raise SystemExit("no free port range")
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 def sign_admissions(folder: ChainDirectory, organisation: str, count: int) -> list:
@@ -208,7 +188,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=None, help="offered transactions a second over all peers (default: as fast as accepted)")
     arguments = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="reliefledger-network-bench-"))
-    plan = NetworkPlan(peers=4, servers=3, client_port=find_base_port(2000, 3), peer_port=find_base_port(1, 4), chain_id=CHAIN_ID)
+    plan = NetworkPlan(peers=4, servers=3, client_port=find_free_base_port(2000, 3), peer_port=find_free_base_port(1, 4), chain_id=CHAIN_ID)
     record = bring_up(root / "net", plan)
     try:
         folders = {entry["name"]: ChainDirectory(root / "net" / "peers" / entry["name"]) for entry in record["peers"]}

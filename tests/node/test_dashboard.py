@@ -111,6 +111,15 @@ def test_the_demo_city_in_a_real_browser_with_screenshots_of_every_page(tmp_path
             enrolled = sum(1 for (value,) in connection.execute("SELECT value FROM state WHERE key >= 'assistance/case/' AND key < 'assistance/case0'")
                            if json.loads(value)["status"] == "enrolled")
         assert enrolled > 0 and figures["assisted"]["dibao"] == enrolled
+        # And the money paid, by an independent sum: every payment to a household once, at its posted amount.
+        with sqlite3.connect(f"file:{tmp_path / 'city' / 'ledger.sqlite'}?mode=ro", uri=True) as connection:
+            rows = dict(connection.execute("SELECT key, value FROM state WHERE key >= 'money/' AND key < 'money0'").fetchall())
+        paid = {"CNY": 0, "CNY-DC": 0}
+        for key, value in rows.items():
+            transfer = json.loads(value)
+            if key.startswith("money/transfer/") and transfer["code"] in (101, 500, 501) and transfer["status"] == "posted" and not transfer["pending_id"]:
+                paid[json.loads(rows[f"money/account/{transfer['credit_account_id']}"])["currency"]] += transfer["posted_amount"]
+        assert paid["CNY"] > 0 and figures["paid_fen"] == {"wallet": paid["CNY-DC"], "bank": paid["CNY"]}
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGUMENTS)

@@ -8,10 +8,8 @@ servers, and the loss of every server's stream files. Every test stops what it s
 import asyncio
 import json
 import os
-import random
 import shutil
 import signal
-import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -24,29 +22,10 @@ from node_support import make_chain, run_cli
 from reliefledger.ledger.transactions import TransactionBody, sign_transaction
 from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.keys import generate_key
-from reliefledger.node.network import NetworkPlan, bring_down, bring_up, is_running, start_peer, start_server
+from reliefledger.node.network import NetworkPlan, bring_down, bring_up, find_free_base_port, is_running, start_peer, start_server
 from reliefledger.ordering.jetstream import get_stream_names
 
 pytestmark = pytest.mark.slow
-
-
-def find_port_range(width: int, count: int) -> int:
-    """A base port P with P, P+1, ... P+count-1 free at P, P+width, P+2*width (servers need three ranges)."""
-    for _ in range(200):
-        base = random.randrange(20000, 40000 - 3 * width)
-        ports = [base + offset * width + index for offset in range(3) for index in range(count)]
-        if all(_is_free(port) for port in ports):
-            return base
-    raise AssertionError("no free port range")
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 class Network:
@@ -54,8 +33,8 @@ class Network:
 
     def __init__(self, root: Path, servers: int = 3, peers: int = 4, ordering_timeout_s: int = 20) -> None:
         self.root = root
-        client_port = find_port_range(2000, servers)
-        self.plan = NetworkPlan(peers=peers, servers=servers, client_port=client_port, peer_port=find_port_range(1, peers), chain_id="net-test",
+        client_port = find_free_base_port(2000, servers)
+        self.plan = NetworkPlan(peers=peers, servers=servers, client_port=client_port, peer_port=find_free_base_port(1, peers), chain_id="net-test",
                                 ordering_timeout_s=ordering_timeout_s)
         self.record = bring_up(root, self.plan)
         self.peers = {entry["name"]: entry for entry in self.record["peers"]}

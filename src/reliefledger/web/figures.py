@@ -25,12 +25,18 @@ def get_assisted_by_programme(store: Any) -> dict[str, int]:
 
 
 def get_paid_fen(store: Any) -> dict[str, int]:
-    """Money paid to households, by rail: into wallets (the digital currency) and to bank accounts."""
+    """Money paid to households, by rail: into digital-currency accounts (wallets) and bank money
+    (bank accounts). Each payment counts once, by its posted amount: a bank payment is the pending
+    transfer the bank's statement posted, not also the record of that posting."""
     paid = {"wallet": 0, "bank": 0}
+    currencies: dict[str, str] = {}
     for _, transfer in store.iterate_state_prefix("money/transfer/"):
-        if transfer["code"] in DISBURSEMENT_CODES and transfer["status"] == "posted":
-            rail = "bank" if transfer["id"].endswith(".bank") or transfer["id"].endswith(".bank.paid") else "wallet"
-            paid[rail] += transfer["posted_amount"] or transfer["amount"]
+        if transfer["code"] not in DISBURSEMENT_CODES or transfer["status"] != "posted" or transfer["pending_id"] is not None:
+            continue
+        account = transfer["credit_account_id"]
+        if account not in currencies:
+            currencies[account] = store.get(f"money/account/{account}")["currency"]
+        paid["wallet" if currencies[account] == "CNY-DC" else "bank"] += transfer["posted_amount"]
     return paid
 
 

@@ -105,10 +105,7 @@ def process_register_recipient(context: TransactionContext, args: dict[str, Any]
     """Register afterwards the household a payment made first went to."""
     require_fields(args, {"event_id", "payment_id", "household"})
     event = _require_event(context, args)
-    key = f"relief/payment/{event['id']}/{require_string(args, 'payment_id', IDENTIFIER_PATTERN)}"
-    payment = context.state.get(key)
-    if payment is None:
-        raise Rejection(ResultCode.EVENT_NOT_FOUND, f"no payment {args['payment_id']} under event {event['id']}")
+    key, payment = _require_entry(context, event, "payment", args)
     if payment["household"] is not None:
         raise Rejection(ResultCode.WRONG_EVENT_STATE, "the recipient is already registered")
     household = get_active_household(context.state, require_string(args, "household", DIGEST_PATTERN))
@@ -146,10 +143,7 @@ def process_pay_stage(context: TransactionContext, args: dict[str, Any]) -> None
     """Finance pays the next stage of an approval, in order, never beyond what was approved."""
     require_fields(args, {"event_id", "approval_id", "stage"})
     event = _require_open_event(context, args)
-    key = f"relief/approval/{event['id']}/{require_string(args, 'approval_id', IDENTIFIER_PATTERN)}"
-    approval = context.state.get(key)
-    if approval is None:
-        raise Rejection(ResultCode.EVENT_NOT_FOUND, f"no approval {args['approval_id']} under event {event['id']}")
+    key, approval = _require_entry(context, event, "approval", args)
     stage = require_integer(args, "stage", 1, STAGES_MAX)
     if stage != approval["paid_stages"] + 1 or stage > len(approval["stages"]):
         raise Rejection(ResultCode.WRONG_EVENT_STATE, f"the next stage to pay is {approval['paid_stages'] + 1} of {len(approval['stages'])}")
@@ -206,6 +200,15 @@ def _require_open_event(context: TransactionContext, args: dict[str, Any], *, ch
     if check_period and not event["starts_ms"] <= context.environment.time_ms < event["ends_ms"]:
         raise Rejection(ResultCode.WRONG_EVENT_STATE, f"event {event['id']} runs from {event['starts_ms']} to {event['ends_ms']}")
     return event
+
+
+def _require_entry(context: TransactionContext, event: dict[str, Any], kind: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The state key and record of a ``payment`` or ``approval`` of the event named by ``<kind>_id``."""
+    key = f"relief/{kind}/{event['id']}/{require_string(args, f'{kind}_id', IDENTIFIER_PATTERN)}"
+    entry = context.state.get(key)
+    if entry is None:
+        raise Rejection(ResultCode.EVENT_NOT_FOUND, f"no {kind} {args[f'{kind}_id']} under event {event['id']}")
+    return key, entry
 
 
 def _require_account(context: TransactionContext, args: dict[str, Any], name: str) -> dict[str, Any]:
