@@ -122,6 +122,11 @@ def test_dibao_from_application_to_enrolment(county: Network) -> None:
     enrolled = case(county, "a1.dibao")
     assert enrolled["status"] == "enrolled" and enrolled["enrolment"]["monthly_benefit_fen"] == 199_000
     assert enrolled["enrolment"]["from_month"] == "2026-02"
+    # The case's step log: every accepted step, with its transaction (the key to its receipt and proofs).
+    assert [entry["action"] for entry in enrolled["steps"]] == ["apply", "record_authorisation", "record_visit", "record_means_test", "give_opinion", "start_notice", "decide"]
+    assert enrolled["steps"][-1]["signer"] == county.key(APPROVER).hex and enrolled["steps"][-1]["time_ms"] == enrolled["decision"]["time_ms"]
+    heights = [entry["height"] for entry in enrolled["steps"]]
+    assert heights == sorted(heights) and len({entry["transaction"] for entry in enrolled["steps"]}) == 7
     # One open case per household and programme: a second dibao application is refused.
     second = step(county, CASEWORKER, "apply", application_id="a2", household=digest("h1"), programmes=["dibao"], channel="online",
                   application_commitment=digest("application-2"), related_to_staff=False)
@@ -256,6 +261,12 @@ def test_regions_roles_and_bad_input(county: Network) -> None:
     other_region, _ = means_test(county, "a1.dibao", facts(100_000), signer=OTHER_CASEWORKER)
     assert county.run(wrong_standard, wrong_size, too_much, unknown_pack, other_region) == [
         ResultCode.AMOUNT_MISMATCH, ResultCode.AMOUNT_MISMATCH, ResultCode.AMOUNT_MISMATCH, ResultCode.POLICY_PACK_NOT_FOUND, ResultCode.NOT_AUTHORISED]
+    answer = {"record_id": "r1", "query_id": "q1", "digest": digest("answer")}
+    bad_timings = [means_test(county, "a1.dibao", facts(100_000), source="data_sharing", answers=[item])[0]
+                   for item in ({**answer, "response_ms": -1}, {**answer, "response_ms": "12"}, {**answer, "response_ms": 86_400_001}, {**answer, "seconds": 1})]
+    assert county.run(*bad_timings) == [ResultCode.INVALID_ARGUMENTS] * 4
+    unrecorded, _ = means_test(county, "a1.dibao", facts(100_000), source="data_sharing", answers=[{**answer, "response_ms": 12}])
+    assert county.run_one(unrecorded) is ResultCode.ANSWER_NOT_RECORDED  # a well-formed timing does not excuse an answer the ledger lacks
 
 
 def test_overdue_steps_follow_working_days(county: Network) -> None:

@@ -79,6 +79,15 @@ def test_balance_cap_per_payment_and_daily_limits_refuse_before_money_moves(netw
     assert network.run(pay(network, "p5", "anonymous", "shop", 200_000)) == [OK]
 
 
+def test_a_payment_above_the_class_limit_is_refused_for_the_limit_whatever_the_balance(network: Network) -> None:
+    """As at a terminal: the class's per-payment limit is the reason given, even when the wallet
+    could not cover the payment either; a payment within the limit but above the balance is
+    refused for the balance."""
+    assert network.run(pay(network, "in-1", "bank", "card", 30_000)) == [OK]
+    assert network.run(pay(network, "p1", "card", "shop", 50_001), pay(network, "p2", "card", "shop", 30_001), pay(network, "p3", "card", "shop", 30_000)) == [
+        ResultCode.WALLET_PER_PAYMENT_LIMIT, ResultCode.EXCEEDS_CREDITS, OK]
+
+
 def test_the_yearly_limit_counts_every_payment_of_the_calendar_year(network: Network) -> None:
     codes = []
     for day in range(11):

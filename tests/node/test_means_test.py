@@ -89,10 +89,16 @@ def test_known_figures_give_known_totals_and_outcome(tmp_path):
                                                     "monthly_income_fen": {"wages": 80_000}, "properties_beyond_residence": 0, "vehicles": 0}
     # 80,000 fen of wages count as 64,000 after the work-expense deduction: below 2 x 139,500; deposits within 2 x 33,480 yuan.
     assert first["result"]["eligible"] and first["result"]["monthly_benefit_fen"] == 2 * 139_500 - 64_000
-    assert case["assessment"]["answers"] == sorted(({"digest": agency["digest"], "query_id": agency["query_id"], "record_id": agency["record_id"]} for agency in first["agencies"].values()),
+    assert case["assessment"]["answers"] == sorted(({"digest": agency["digest"], "query_id": agency["query_id"], "record_id": agency["record_id"],
+                                                     "response_ms": agency["response_ms"]} for agency in again["agencies"].values()),
                                                    key=lambda answer: answer["query_id"])
+    assert all(type(answer["response_ms"]) is int and 0 <= answer["response_ms"] < 30_000 for answer in case["assessment"]["answers"])  # each agency's measured reply time
     assert case["assessment"]["source"] == "data_sharing"
-    assert again["agencies"] == first["agencies"]  # idempotent: the same answers, nothing recorded twice
+
+    def without_timing(agencies: dict) -> dict:
+        return {agency: {name: value for name, value in status.items() if name != "response_ms"} for agency, status in agencies.items()}
+
+    assert without_timing(again["agencies"]) == without_timing(first["agencies"])  # idempotent: the same answers, nothing recorded twice
     assert all(record["outcome"] == "answered" and record["requester"] == "civil-affairs" for record in records)
     assert all("王秀英" not in str(record) and GRANDMOTHER not in str(record) for record in records)
 

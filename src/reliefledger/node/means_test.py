@@ -17,6 +17,7 @@ cost per agency is one signature, one verification and one ledger transaction pe
 
 import asyncio
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -98,7 +99,7 @@ async def run_means_tests(casework: Casework, actor: StaffMember, case_ids: list
                                   agencies={agency: {name: value for name, value in status.items() if name != "document"} for agency, status in statuses.items()})
         if outcomes[position]["complete"]:
             facts = combine_answers([(plan, statuses[plan.agency]["document"]) for plan, _ in plans], len(persons))
-            answers = [{name: statuses[plan.agency][name] for name in ("digest", "query_id", "record_id")} for plan, _ in plans]
+            answers = [{name: statuses[plan.agency][name] for name in ("digest", "query_id", "record_id", "response_ms")} for plan, _ in plans]
             outcomes[position]["facts"] = facts
             recordable.append((position, case["id"], facts, answers))
     recorded = await casework.record_means_tests(actor, [(case_id, facts, answers) for _, case_id, facts, answers in recordable]) if recordable else []
@@ -135,6 +136,7 @@ async def _ask_agency(casework: Casework, actor: StaffMember, plan: AgencyPlan, 
     queries = [AgencyQuery(f"{case['id']}.{plan.agency}.{attempt}", plan.request_id, case["id"], casework.organisation, persons, questions)
                for _, case, persons in asked]
     batch = sign_query_batch(actor.key, f"{run_id}.{plan.agency}.{attempt}", casework.organisation, queries)
+    started = time.monotonic()
     try:
         answers = await asyncio.wait_for(client.ask(batch), timeout_s)
     except asyncio.TimeoutError:
@@ -148,7 +150,7 @@ async def _ask_agency(casework: Casework, actor: StaffMember, plan: AgencyPlan, 
     if answers.batch_id != batch.batch_id or not is_answer_batch_authentic(answers, node.suite) or member is None or member["organisation"] != plan.agency \
             or not is_signer_active(node.store, member):
         return {"status": "forged", "reason": "the answers are not signed by an active key of the agency"}
-    return {"status": "answered", "answers": answers}
+    return {"status": "answered", "answers": answers, "response_ms": round((time.monotonic() - started) * 1000)}
 
 
 def _get_case_status(reply: dict[str, Any], query_id: str) -> dict[str, Any]:
@@ -158,7 +160,7 @@ def _get_case_status(reply: dict[str, Any], query_id: str) -> dict[str, Any]:
     answers: AnswerBatch = reply["answers"]
     if query_id in answers.documents and query_id in answers.records:
         return {"digest": answers.digests[query_id], "document": answers.documents[query_id], "query_id": query_id, "record_id": answers.records[query_id],
-                "status": "answered"}
+                "response_ms": reply["response_ms"], "status": "answered"}
     if query_id in answers.documents:
         return {"query_id": query_id, "reason": "the agency names no ledger record of its answer", "status": "unrecorded"}
     if query_id in answers.refusals:

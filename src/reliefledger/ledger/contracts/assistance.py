@@ -50,6 +50,9 @@ CLOSED_STATES = ("refused", "stopped", "exited", "completed")
 """States after which a household may apply again for the programme."""
 DAY_MS = 86_400_000
 ANSWERS_PER_MEANS_TEST_MAX = 64
+RESPONSE_MS_MAX = 86_400_000
+"""A means test may say how long each agency took to answer (the requester's own measurement, for
+the overview's response times); a day bounds it."""
 """Agency answers one means test may name (one per agency and resource asked)."""
 
 
@@ -343,9 +346,18 @@ def _build_case(context: TransactionContext, pack: PolicyPack, programme: Progra
         "related_to_staff": args["related_to_staff"],
         "review_assessment": None,
         "status": "applied",
+        "steps": [_get_step(context)],
         "updated_height": context.environment.height,
         "visits": [],
     }
+
+
+def _get_step(context: TransactionContext) -> dict[str, Any]:
+    """One entry of a case's step log: which action, in which transaction, at which height and time.
+    The log lets anyone (the case page, an auditor) fetch every step's receipt with its proofs
+    without scanning blocks: the transaction id is the key to ``/v1/receipts/{id}``."""
+    return {"action": context.envelope.body.action, "height": context.environment.height, "signer": context.envelope.body.signer,
+            "time_ms": context.environment.time_ms, "transaction": context.envelope.id.hex()}
 
 
 def _require_case(context: TransactionContext, args: dict[str, Any], roles: tuple[str, ...], states: tuple[str, ...]) -> dict[str, Any]:
@@ -360,7 +372,8 @@ def _require_case(context: TransactionContext, args: dict[str, Any], roles: tupl
 
 
 def _put_case(context: TransactionContext, case: dict[str, Any], **changes: Any) -> None:
-    context.state.put(get_case_key(case["id"]), {**case, **changes, "updated_height": context.environment.height})
+    steps = [*case["steps"], _get_step(context)]
+    context.state.put(get_case_key(case["id"]), {**case, **changes, "steps": steps, "updated_height": context.environment.height})
 
 
 def _close_open_case(context: TransactionContext, case: dict[str, Any]) -> None:
@@ -439,10 +452,12 @@ def _require_assessment(context: TransactionContext, pack: PolicyPack, programme
 def _require_answers(context: TransactionContext, case: dict[str, Any], value: Any) -> list[dict[str, str]]:
     """The agency answers a means test used, each checked against its record on the ledger."""
     if type(value) is not list or len(value) > ANSWERS_PER_MEANS_TEST_MAX or any(
-            type(item) is not dict or set(item) != {"record_id", "query_id", "digest"} for item in value):
-        raise Rejection(ResultCode.INVALID_ARGUMENTS, f"answers lists up to {ANSWERS_PER_MEANS_TEST_MAX} {{record_id, query_id, digest}} objects")
+            type(item) is not dict or not {"record_id", "query_id", "digest"} <= set(item) <= {"record_id", "query_id", "digest", "response_ms"} for item in value):
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, f"answers lists up to {ANSWERS_PER_MEANS_TEST_MAX} {{record_id, query_id, digest, response_ms?}} objects")
     answers = sorted(({"digest": require_string(item, "digest", DIGEST_PATTERN), "query_id": require_string(item, "query_id", IDENTIFIER_PATTERN),
-                       "record_id": require_string(item, "record_id", IDENTIFIER_PATTERN)} for item in value), key=lambda item: item["query_id"])
+                       "record_id": require_string(item, "record_id", IDENTIFIER_PATTERN),
+                       "response_ms": require_integer(item, "response_ms", 0, RESPONSE_MS_MAX) if "response_ms" in item else None}
+                      for item in value), key=lambda item: item["query_id"])
     if len({item["query_id"] for item in answers}) != len(answers):
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "an answer is named twice")
     for item in answers:

@@ -158,13 +158,15 @@ def _create_transfer(context: TransactionContext, args: dict[str, Any]) -> str:
 
 
 def _check_and_move(context: TransactionContext, debit: dict[str, Any], credit: dict[str, Any], amount: int, stage: str) -> None:
-    """Check the balance limits and wallet limits of a new transfer, then move the money."""
+    """Check the wallet's class limits, then the balance limits of a new transfer, then move the
+    money. The class limits come first, as at a payment terminal: a payment above the wallet's
+    per-payment limit is refused for that reason whatever the balance."""
+    if debit["wallet_class"]:
+        debit = charge_wallet_payment(context.state, debit, amount, context.environment.time_ms)
     if "debits_must_not_exceed_credits" in debit["flags"] and debit["debits_pending"] + debit["debits_posted"] + amount > debit["credits_posted"]:
         raise Rejection(ResultCode.EXCEEDS_CREDITS, f"account {debit['id']} would pay out more than it holds")
     if "credits_must_not_exceed_debits" in credit["flags"] and credit["credits_pending"] + credit["credits_posted"] + amount > credit["debits_posted"]:
         raise Rejection(ResultCode.EXCEEDS_DEBITS, f"account {credit['id']} would receive more than it owes")
-    if debit["wallet_class"]:
-        debit = charge_wallet_payment(context.state, debit, amount, context.environment.time_ms)
     if credit["wallet_class"]:
         check_wallet_receipt(context.state, credit, amount)
     _move(context, debit, credit, debit["currency"], {f"debits_{stage}": amount}, {f"credits_{stage}": amount})
