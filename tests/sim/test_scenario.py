@@ -2,6 +2,8 @@
 and the chain it leaves passes the offline audit."""
 
 import io
+import json
+import sqlite3
 import socket
 import subprocess
 import sys
@@ -28,18 +30,30 @@ def test_the_city_demo_builds_a_living_city_that_the_audit_finds_sound(tmp_path:
     served = []
     output = io.StringIO()
     nodes = []
+    served_takings = []
 
-    def mount(app, node) -> None:
+    def mount(app, node, city) -> None:
         nodes.append((node, node.tip.height))
+        served_takings.append(sum(1 for _ in node.store.iterate_state_prefix("money/transfer/retail.")))
         served.append(sum(case["status"] == "enrolled" for _, case in node.store.iterate_state_prefix("assistance/case/")))
 
     report = asyncio.run(run_city_demo(tmp_path / "city", households=40, port=find_free_port(), serve_seconds=2, console=Console(file=output, width=200),
                                        extend_app=mount, pace_s=0.3))
-    assert report.households == 40 and 0 < report.eligible < 40 and report.enrolled == report.eligible
+    assert report.households == 40 and 0 < report.eligible < 40 and report.enrolled == report.eligible - 1 and len(report.awaiting_decision) == 1
     assert report.paid_fen > 0 and report.retail_payments > 0 and report.reports >= 6 and report.escalated > 0 and report.relief_payments > 0
     assert served == [report.enrolled] and "dashboard: http://127.0.0.1:" in output.getvalue()  # the dashboard is mounted on the city's node
     node, height_when_served = nodes[0]
     assert node.tip.height > height_when_served  # the city stayed alive while served: the hotline kept filing
+    with sqlite3.connect(f"file:{tmp_path / 'city' / 'ledger.sqlite'}?mode=ro", uri=True) as connection:
+        takings = connection.execute("SELECT count(*) FROM state WHERE key >= 'money/transfer/retail.' AND key < 'money/transfer/retail/'").fetchone()[0]
+        (waiting,) = report.awaiting_decision
+        (case,) = connection.execute("SELECT value FROM state WHERE key = ?", (f"assistance/case/{waiting}",)).fetchone()
+    assert takings > served_takings[0]  # and holders kept shopping
+    assert json.loads(case)["status"] == "in_notice"  # left for a visitor to decide
+    truth = json.loads((tmp_path / "city" / "ground-truth.json").read_text())
+    assert [merchant["case"] for merchant in truth["merchants"]] == ["cashing_out"] and report.cash_outs >= 0
+    assert {entry["case"] for entry in truth["households"]} <= {"hidden_assets", "enrolled_twice", "deceased"}
+    assert all(len(entry["household"]) == 64 for entry in truth["households"])  # pseudonyms only, never a name or an ID number
     audit = run_cli("verify", tmp_path / "city")
     assert audit.returncode == 0, audit.stdout + audit.stderr
     bad = run_cli("demo", "--city", "-1")

@@ -3,17 +3,21 @@
 Starting two months back in simulated time, in order: the agencies' data and the catalogue; N
 households registered and a dibao case opened for each (with authorisation and a visit); the
 cross-agency means test of every case; the township's opinions and public notices; eight days
-later the county's decisions; the money side (wallet classes, budgets, a wallet with a device key
-or a bank account per household) and the month's disbursement run with the bank's statement
-reconciled; retail spending from wallets; problem reports from the 12349 hotline, some answered,
-the rest escalating as days pass; a rainstorm declared with payments made first. Every step goes
-through the same desk, contracts and commit path as real use; nothing is written around them.
+later the county's decisions (a few cases are left awaiting the county, for a visitor to decide
+from the dashboard); the money side (wallet classes, a year's budgets, a wallet with a device key
+or a bank account per household, the city's merchants) and the month's disbursement run with the
+bank's statement reconciled; retail spending from wallets (including a merchant cashing them out,
+an injected case); problem reports from the 12349 hotline, some answered, the rest escalating as
+days pass; a rainstorm declared with payments made first. Every step goes through the same desk,
+contracts and commit path as real use; nothing is written around them. The injected cases are
+written to ``ground-truth.json`` beside the chain, for the checks and models that must find them.
 """
 
 import asyncio
 import csv
-import logging
 import hashlib
+import json
+import logging
 import random
 import tempfile
 from dataclasses import dataclass, field
@@ -37,14 +41,21 @@ from reliefledger.node.staff import StaffDirectory
 from reliefledger.report_rules import read_report_rules
 from reliefledger.sim.agency_records import AGENCY_RESOURCES
 from reliefledger.sim.data_sharing import DATABASE_FILE, build_plans, prepare_city, write_agency_data
+from reliefledger.sim.merchants import Merchant, draw_purchase, generate_merchants
 from reliefledger.sim.population import Population
 from reliefledger.wallet_files import read_wallet_classes
+from reliefledger.web.sign_in import DemoCity
 
 logger = logging.getLogger(__name__)
 DAY_MS = 86_400_000
 ORGANISATIONS = ("civil-affairs", *AGENCY_RESOURCES, "central-bank", "finance", "discipline-inspection", "emergency-management")
 REPORT_CATEGORIES = ("service_failure", "person_in_difficulty", "fund_problem")
 MEANS_TEST_CHUNK = 200
+BUDGET_MONTHS = 12
+"""The programme's budgets are funded for a year of the month's payments."""
+AWAITING_SHARE = 50
+"""One eligible case in fifty (one to five) is left awaiting the county's decision."""
+PROGRAMME, REGION, WALLET_BUDGET, BANK_BUDGET = "dibao", "110000", "dibao-dc", "dibao-bank"
 
 
 @dataclass
@@ -59,7 +70,13 @@ class CityReport:
     reports: int = 0
     escalated: int = 0
     relief_payments: int = 0
-    steps: list[str] = field(default_factory=list)
+    cash_outs: int = 0
+    awaiting_decision: list[str] = field(default_factory=list)
+    """Cases past their public notice, left for the county to decide."""
+    awaiting_households: list[str] = field(default_factory=list)
+    wallet_devices: dict[str, Any] = field(default_factory=dict)
+    """Wallet account id → the holder's phone key (kept by the demo process only)."""
+    merchants: tuple[Merchant, ...] = ()
 
 
 async def build_city(directory: ChainDirectory, node: Node, casework: Casework, population: Population, clock: dict[str, int],
@@ -89,6 +106,7 @@ async def build_city(directory: ChainDirectory, node: Node, casework: Casework, 
     eligible = {case_id: outcome["result"]["monthly_benefit_fen"] for case_id, outcome in zip(case_ids, outcomes)
                 if outcome.get("complete") and outcome.get("result", {}).get("eligible")}
     report.eligible = len(eligible)
+    awaiting = set(list(eligible)[-min(5, max(1, len(eligible) // AWAITING_SHARE)):]) if eligible else set()
     progress("opinions and public notices")
 
     async def give_opinion(case_id: str) -> None:
@@ -99,6 +117,8 @@ async def build_city(directory: ChainDirectory, node: Node, casework: Casework, 
             await casework.give_opinion(worker, case_id, recommendation="refuse", reasons=["income_above_standard"])
 
     async def decide(case_id: str) -> None:
+        if case_id in awaiting:
+            return
         if case_id in eligible:
             await casework.decide(county, case_id, outcome="approve", reasons=[], monthly_benefit_fen=eligible[case_id])
         else:
@@ -108,27 +128,48 @@ async def build_city(directory: ChainDirectory, node: Node, casework: Casework, 
     clock["now"] += 8 * DAY_MS
     progress("the county's decisions")
     await _gather(decide, case_ids)
-    report.enrolled = len(eligible)
-    progress("budgets, wallets and the month's payments")
+    report.enrolled = len(eligible) - len(awaiting)
     holders = {household.number: compute_household_pseudonym(node.suite, casework.network_key, household.number) for household in population.households}
+    report.awaiting_decision = sorted(awaiting)
+    report.awaiting_households = [holders[household.number] for household in population.households if city.case_ids[household.number] in awaiting]
+    progress("budgets, wallets and the month's payments")
     devices = {number: generate_key(node.suite, "phone") for number in list(holders)[::3]}
-    await _open_accounts(directory, casework, staff, holders, devices, sum(eligible.values()) * 2)
-    month = casework.get_case(next(iter(eligible)))["enrolment"]["from_month"] if eligible else None
+    report.merchants = generate_merchants(seed, len(population.households), tuple(sorted({household.township for household in population.households})))
+    await _open_accounts(directory, casework, staff, holders, devices, sum(eligible.values()) * BUDGET_MONTHS, report.merchants)
+    report.wallet_devices = {f"w{index}": devices[number] for index, number in enumerate(holders) if number in devices}
+    enrolled = next((case_id for case_id in eligible if case_id not in awaiting), None)
     clock["now"] += 25 * DAY_MS
-    if month is not None:
-        with tempfile.TemporaryDirectory(prefix="reliefledger-demo-bank-") as folder:
-            instructions, statement = Path(folder) / "instructions.csv", Path(folder) / "statement.csv"
-            paid = await run_disbursement(node, finance.key, RunSettings("dibao", "110000", month, "dibao-dc", "dibao-bank"), instruction_file=instructions)
-            _write_statement(instructions, statement)
-            await reconcile_statement(node, finance.key, statement)
-        report.paid_fen = paid.to_wallets["fen"] + paid.to_banks["fen"]
+    if enrolled is not None:
+        paid = await pay_month(node, finance.key, casework.get_case(enrolled)["enrolment"]["from_month"])
+        report.paid_fen = paid["wallet_fen"] + paid["bank_fen"]
     progress("shopping with wallets")
-    report.retail_payments = await _spend(casework, directory, holders, devices, generator)
+    report.retail_payments, report.cash_outs = await _spend(casework, directory, report.wallet_devices, report.merchants, generator)
     progress("problem reports from the 12349 hotline")
     report.reports, report.escalated = await _file_reports(casework, staff, population, clock, generator)
     progress("a rainstorm: paying first")
     report.relief_payments = await _relief(casework, staff, holders, clock)
+    _write_ground_truth(directory.root / "ground-truth.json", population, holders, report)
     return report
+
+
+async def pay_month(node: Node, key: Any, month: str) -> dict[str, int]:
+    """The month's dibao run for the whole city, then the demo bank's statement reconciled (the
+    demo's bank is punctual and pays every instruction): what the finance officer does each month."""
+    with tempfile.TemporaryDirectory(prefix="reliefledger-demo-bank-") as folder:
+        instructions, statement = Path(folder) / "instructions.csv", Path(folder) / "statement.csv"
+        paid = await run_disbursement(node, key, RunSettings(PROGRAMME, REGION, month, WALLET_BUDGET, BANK_BUDGET), instruction_file=instructions)
+        _write_statement(instructions, statement)
+        await reconcile_statement(node, key, statement)
+    return {"cases": paid.cases, "already_paid": paid.already_paid, "not_paid": len(paid.not_paid), "wallet_payments": paid.to_wallets["payments"],
+            "wallet_fen": paid.to_wallets["fen"], "bank_payments": paid.to_banks["payments"], "bank_fen": paid.to_banks["fen"]}
+
+
+def _write_ground_truth(path: Path, population: Population, holders: dict[str, str], report: CityReport) -> None:
+    """The injected cases by pseudonym (no names, no ID numbers): what fraud checks must find."""
+    truth = {"households": [{"household": holders[household.number], "case": household.injected_case} for household in population.households
+                            if household.injected_case is not None],
+             "merchants": [{"account_id": merchant.account_id, "case": "cashing_out"} for merchant in report.merchants if merchant.cashing_out]}
+    path.write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 async def _gather(step: Callable[[str], Any], case_ids: list[str], concurrency: int = 200) -> None:
@@ -143,7 +184,7 @@ async def _gather(step: Callable[[str], Any], case_ids: list[str], concurrency: 
 
 
 async def _open_accounts(directory: ChainDirectory, casework: Casework, staff: StaffDirectory, holders: dict[str, str], devices: dict[str, Any],
-                         budget_fen: int) -> None:
+                         budget_fen: int, merchants: tuple[Merchant, ...]) -> None:
     """Wallet classes, issuance and the treasury, the programme's budgets funded, a wallet (with its
     holder's device key) for every third household and a bank account for the others, merchants."""
     await admit_staff(directory, casework.node, organisation="central-bank", label="central", roles=["finance_officer"], region="110000")
@@ -160,9 +201,8 @@ async def _open_accounts(directory: ChainDirectory, casework: Casework, staff: S
                                                        "credit_account_id": "dibao-bank", "amount": max(budget_fen, 1)}]}),
         (central, "create_transfers", {"transfers": [{"transfer_id": "fund-dibao-dc", "code": 1, "debit_account_id": "issuance",
                                                        "credit_account_id": "dibao-dc", "amount": max(budget_fen, 1)}]}),
-        (bank, "create_account", {"account_id": "grocer", "kind": "merchant", "currency": "CNY-DC", "category": "food", "flags": limited}),
-        (bank, "create_account", {"account_id": "pharmacy", "kind": "merchant", "currency": "CNY-DC", "category": "medicine", "flags": limited}),
-    ]
+    ] + [(bank, "create_account", {"account_id": merchant.account_id, "kind": "merchant", "currency": "CNY-DC", "category": merchant.category,
+                                    "region": merchant.township, "flags": limited}) for merchant in merchants]
     for member, action, args in steps:
         await casework.submit(member, "money", action, args)
     opened = []
@@ -188,27 +228,32 @@ def _write_statement(instructions: Path, statement: Path) -> None:
             writer.writerow([row["instruction_id"], "paid", row["amount_fen"], f"B-{row['instruction_id'][-8:]}", ""])
 
 
-async def _spend(casework: Casework, directory: ChainDirectory, holders: dict[str, str], devices: dict[str, Any], generator: random.Random) -> int:
-    """Holders pay at merchants with their phones: the merchant's bank submits each signed payment."""
+def sign_purchase(casework: Casework, wallet_id: str, device: Any, merchant: str, amount: int, counter: int) -> dict[str, Any]:
+    """A retail payment as the holder's phone signs it for the merchant's request."""
+    payment = {"wallet_account_id": wallet_id, "merchant_account_id": merchant, "amount": amount, "request_id": f"q{counter}", "counter": counter}
+    return {**payment, "holder_signature": sign_wallet_payment(casework.node.suite, device.seed, casework.node.genesis.chain_id, payment)}
+
+
+async def _spend(casework: Casework, directory: ChainDirectory, devices: dict[str, Any], merchants: tuple[Merchant, ...],
+                 generator: random.Random) -> tuple[int, int]:
+    """Holders pay at merchants with their phones: the merchant's bank submits each signed payment.
+    Answers the payments taken and, of them, those at the merchant cashing out wallets."""
     bank = StaffDirectory(directory).get("bank")
     payments = []
-    for index, number in enumerate(holders):
-        if number not in devices:
-            continue
-        wallet = casework.node.store.get(f"money/account/w{index}")
-        balance = wallet["credits_posted"] - wallet["debits_posted"]
-        if balance < 2_000:
-            continue
-        payment = {"wallet_account_id": wallet["id"], "merchant_account_id": generator.choice(["grocer", "pharmacy"]),
-                   "amount": generator.randint(1_000, min(balance, 30_000)), "request_id": f"q{index}", "counter": 1}
-        signature = sign_wallet_payment(casework.node.suite, devices[number].seed, casework.node.genesis.chain_id, payment)
-        payments.append({**payment, "holder_signature": signature})
+    for wallet_id, device in devices.items():
+        wallet = casework.node.store.get(f"money/account/{wallet_id}")
+        purchase = draw_purchase(generator, merchants, wallet["credits_posted"] - wallet["debits_posted"])
+        if purchase is not None:
+            payments.append(sign_purchase(casework, wallet_id, device, purchase[0].account_id, purchase[1], 1))
     envelopes = [await casework.order(bank, "money", "pay_merchant", payment, preview=False) for payment in payments]
-    paid = 0
-    for envelope in envelopes:
+    bad = {merchant.account_id for merchant in merchants if merchant.cashing_out}
+    paid = cashed = 0
+    for envelope, payment in zip(envelopes, payments):
         status = await casework.node.wait_for_final_status(envelope.id, 60, with_proofs=False)
-        paid += status is not None and status["status"] == "committed"  # one the wallet's limits refuse is the demo's bad luck
-    return paid
+        taken = status is not None and status["status"] == "committed"  # one the wallet's limits refuse is the demo's bad luck
+        paid += taken
+        cashed += taken and payment["merchant_account_id"] in bad
+    return paid, cashed
 
 
 async def _file_reports(casework: Casework, staff: StaffDirectory, population: Population, clock: dict[str, int], generator: random.Random) -> tuple[int, int]:
@@ -260,11 +305,14 @@ async def _relief(casework: Casework, staff: StaffDirectory, holders: dict[str, 
     return paid
 
 
-async def keep_city_alive(casework: Casework, staff: StaffDirectory, population: Population, pace_s: float, seed: int = 11) -> None:
-    """After the build, the hotline keeps taking calls: a report every ``pace_s`` seconds, so the
-    dashboard's blocks and reports move while someone watches. Runs until cancelled."""
+async def keep_city_alive(casework: Casework, staff: StaffDirectory, population: Population, report: CityReport, pace_s: float, seed: int = 11) -> None:
+    """After the build the city goes on at a steady pace, so the dashboard's blocks, reports and
+    takings move while someone watches: every ``pace_s`` seconds the hotline takes a call and a
+    holder pays at a shop with their phone. Runs until cancelled; a refused step is logged and the
+    city goes on."""
     generator = random.Random(seed)
-    desk, hotline = ReportDesk(casework), staff.get("hotline")
+    desk, hotline, bank = ReportDesk(casework), staff.get("hotline"), staff.get("bank")
+    wallets = sorted(report.wallet_devices)
     number = 0
     while True:
         await asyncio.sleep(pace_s)
@@ -273,11 +321,29 @@ async def keep_city_alive(casework: Casework, staff: StaffDirectory, population:
         try:
             await desk.file(hotline, region=household.township, category=generator.choice(REPORT_CATEGORIES), urgency="normal",
                             description={"statement": f"12349 来电（持续）{number}"}, channel="hotline")
-        except LedgerInputError as error:  # a refused call does not stop the city
-            logger.warning("a call to the hotline was refused: %s", error)
+            if wallets:
+                wallet_id = generator.choice(wallets)
+                wallet = casework.node.store.get(f"money/account/{wallet_id}")
+                purchase = draw_purchase(generator, report.merchants, wallet["credits_posted"] - wallet["debits_posted"])
+                if purchase is not None:
+                    counter = 1_000_000 + int(casework.node.clock_ms() // 1000) * 100 + number % 100  # new for every tick of this process
+                    await casework.submit(bank, "money", "pay_merchant",
+                                          sign_purchase(casework, wallet_id, report.wallet_devices[wallet_id], purchase[0].account_id, purchase[1], counter))
+        except LedgerInputError as error:
+            logger.warning("a step of the living city was refused: %s", error)
 
 
-async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds: float, console: Any, extend_app: Callable[[Any, Any], None],
+def _list_wallet_households(node: Node, report: CityReport, count: int = 8) -> list[str]:
+    """Households holding the first wallets, for the sign-in picker."""
+    households = []
+    for wallet_id in sorted(report.wallet_devices)[:count]:
+        account = node.store.get(f"money/account/{wallet_id}")
+        if account is not None and account.get("holder"):
+            households.append(account["holder"])
+    return households
+
+
+async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds: float, console: Any, extend_app: Callable[[Any, Any, DemoCity], None],
                         pace_s: float = 5.0) -> CityReport:
     """Found the city's chain, build its first months with progress shown, then serve the API, the
     desk and the dashboard on the embedded node until Ctrl+C (or for ``serve_seconds``)."""
@@ -307,13 +373,23 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
                 report = await build_city(directory, node, casework, population, clock, progress=lambda step: progress.update(task, description=step))
             clock["simulated"] = False
             app = create_app(node, casework=create_desk_router(directory, casework))
-            extend_app(app, node)
+            staff = StaffDirectory(directory)
+            labels = ("cw", "county", "finance", "hotline", "bank", *sorted(f"handler-{county}" for county in {household.township[:6] for household in population.households}))
+            finance_key = staff.get("finance").key
+            households_to_pick = tuple(dict.fromkeys([*report.awaiting_households, *_list_wallet_households(node, report)]))
+            city = DemoCity(casework=casework, staff=staff, staff_labels=labels, wallet_devices=report.wallet_devices, merchant_bank="bank",
+                            run_payments=lambda month: pay_month(node, finance_key, month), households=households_to_pick)
+            extend_app(app, node, city)
             server, serving = await start_server(app, host="127.0.0.1", port=port)
-            console.print(f"[green]the city is on the ledger[/]: {report.households} households, {report.eligible} eligible and enrolled, "
-                          f"{report.paid_fen / 100:,.2f} yuan paid, {report.retail_payments} shop payments, {report.reports} reports "
+            console.print(f"[green]the city is on the ledger[/]: {report.households} households, {report.eligible} eligible ({report.enrolled} enrolled, "
+                          f"{len(report.awaiting_decision)} awaiting the county), {report.paid_fen / 100:,.2f} yuan paid, {report.retail_payments} shop payments "
+                          f"({report.cash_outs} at a merchant cashing out wallets), {report.reports} reports "
                           f"({report.escalated} escalated), {report.relief_payments} disaster payments made first; height {node.tip.height}")
             console.print(f"dashboard: http://127.0.0.1:{port}/   ledger: http://127.0.0.1:{port}/ledger   API: http://127.0.0.1:{port}/docs")
-            alive = asyncio.create_task(keep_city_alive(casework, StaffDirectory(directory), population, pace_s), name="city-alive")
+            if report.awaiting_decision:
+                console.print(f"sign in as [bold]county[/] at http://127.0.0.1:{port}/signin to decide {', '.join(report.awaiting_decision)}; "
+                              f"as [bold]finance[/] to pay the next month; as a merchant to take a payment")
+            alive = asyncio.create_task(keep_city_alive(casework, staff, population, report, pace_s), name="city-alive")
             try:
                 await keep_serving(server, serving, serve_seconds, console)
             finally:

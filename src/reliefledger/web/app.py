@@ -1,6 +1,8 @@
-"""The dashboard's pages, mounted on a node's API: overview, ledger explorer and the reports view
-of every level, in Chinese or English. Charts are drawn in the browser by Apache ECharts from the
-package's own copy (``/static/vendor``); the block list refreshes itself with htmx."""
+"""The dashboard's pages, mounted on a node's API: overview, ledger explorer, case queue and case
+pages, directory chain, household and merchant views, and the reports view of every level, in
+Chinese or English. Charts are drawn in the browser by Apache ECharts from the package's own copy
+(``/static/vendor``); the block list refreshes itself with htmx. On a demo node (``DemoCity``) a
+visitor may sign in as a member and take steps (``web/actions.py``); elsewhere pages are read-only."""
 
 import datetime
 import re
@@ -16,9 +18,12 @@ from fastapi.templating import Jinja2Templates
 from reliefledger.ledger.genesis import IDENTIFIER_PATTERN
 from reliefledger.node.peer import Node
 from reliefledger.node.reports import VIEW_LEVELS, get_overview
-from reliefledger.web.figures import (get_assisted_by_programme, get_beneficiary, get_block_detail, get_case_queue, get_directory, get_latest_blocks,
-                                      get_merchant, get_paid_fen, get_reports_by_category, list_demo_households, list_merchants)
+from reliefledger.web.actions import add_demo_actions
+from reliefledger.web.figures import (get_agency_response_times, get_assisted_by_programme, get_beneficiary, get_block_detail, get_case_detail, get_case_queue,
+                                      get_deadlines_met, get_directory, get_latest_blocks, get_merchant, get_paid_fen, get_reports_by_category,
+                                      list_demo_households, list_merchants, list_wallets)
 from reliefledger.web.i18n import COOKIE, get_language, translate
+from reliefledger.web.sign_in import MEMBER_COOKIE, DemoCity
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
@@ -34,19 +39,22 @@ def format_time(time_ms: int) -> str:
 TEMPLATES.env.filters["beijing"] = format_time
 
 
-def mount_dashboard(app: FastAPI, node: Node) -> None:
-    """Add the dashboard's pages and static files to a node's app."""
+def mount_dashboard(app: FastAPI, node: Node, city: DemoCity | None = None) -> None:
+    """Add the dashboard's pages and static files to a node's app; with ``city``, the demo's
+    sign-in and the steps its members may take from the pages."""
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.include_router(create_dashboard_router(node))
+    app.include_router(create_dashboard_router(node, city))
 
 
-def create_dashboard_router(node: Node) -> APIRouter:
-    """The pages; every one reads committed state only."""
+def create_dashboard_router(node: Node, city: DemoCity | None = None) -> APIRouter:
+    """The pages; every one reads committed state only (the demo's steps go through the desk)."""
     router = APIRouter(include_in_schema=False)
 
-    def render(request: Request, template: str, lang: str | None, **context: Any) -> HTMLResponse:
+    def render(request: Request, template: str, lang: str | None, status_code: int = 200, **context: Any) -> HTMLResponse:
         language = get_language(lang, request.cookies.get(COOKIE))
-        response = TEMPLATES.TemplateResponse(request, template, {"t": translate(language), "language": language, "status": node.get_status(), **context})
+        member = city.read_member(request.cookies.get(MEMBER_COOKIE)) if city is not None else None
+        response = TEMPLATES.TemplateResponse(request, template, {"t": translate(language), "language": language, "status": node.get_status(),
+                                                                  "member": member, "demo": city is not None, **context}, status_code=status_code)
         if lang == language:
             response.set_cookie(COOKIE, language, max_age=365 * 86_400, samesite="lax")
         return response
@@ -61,7 +69,8 @@ def create_dashboard_router(node: Node) -> APIRouter:
     @router.get("/dashboard/data/overview")
     async def overview_data() -> JSONResponse:
         return JSONResponse({"assisted": get_assisted_by_programme(node.store), "paid_fen": get_paid_fen(node.store),
-                             "reports": get_reports_by_category(node.store, now_ms()), "height": node.tip.height})
+                             "reports": get_reports_by_category(node.store, now_ms()), "deadlines": get_deadlines_met(node.store, now_ms()),
+                             "agencies": get_agency_response_times(node.store), "height": node.tip.height})
 
     @router.get("/ledger", response_class=HTMLResponse)
     async def ledger(request: Request, lang: str | None = None) -> HTMLResponse:
@@ -88,6 +97,24 @@ def create_dashboard_router(node: Node) -> APIRouter:
     async def cases(request: Request, lang: str | None = None) -> HTMLResponse:
         return render(request, "cases.html", lang, page="cases", queue=get_case_queue(node.store, now_ms()))
 
+    def render_case(request: Request, case_id: str, lang: str | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+        detail = get_case_detail(node.store, case_id, now_ms()) if IDENTIFIER_PATTERN.match(case_id) else None
+        member = city.read_member(request.cookies.get(MEMBER_COOKIE)) if city is not None else None
+        can_decide = detail is not None and city is not None and city.has_role(member, "approver") and detail["case"]["status"] in ("opinion_given", "in_notice")
+        return render(request, "case.html", lang, page="cases", status_code=status_code if detail is not None else 404, detail=detail, now_ms=now_ms(),
+                      can_decide=can_decide, **context)
+
+    @router.get("/cases/{case_id}", response_class=HTMLResponse)
+    async def case(request: Request, case_id: str, lang: str | None = None) -> HTMLResponse:
+        return render_case(request, case_id, lang)
+
+    def render_merchant(request: Request, merchant: str, lang: str | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+        view = get_merchant(node.store, merchant, now_ms()) if IDENTIFIER_PATTERN.match(merchant) else None
+        member = city.read_member(request.cookies.get(MEMBER_COOKIE)) if city is not None else None
+        till = view is not None and member is not None and member.kind == "merchant" and member.identifier == merchant
+        return render(request, "merchant.html", lang, page="beneficiary", status_code=status_code if view is not None else 404, view=view, till=till,
+                      wallets=list_wallets(node.store) if till else [], **context)
+
     @router.get("/beneficiary", response_class=HTMLResponse)
     async def beneficiaries(request: Request, lang: str | None = None) -> HTMLResponse:
         return render(request, "pick.html", lang, page="beneficiary", households=list_demo_households(node.store), merchants=list_merchants(node.store))
@@ -102,14 +129,11 @@ def create_dashboard_router(node: Node) -> APIRouter:
 
     @router.get("/merchant/{merchant}", response_class=HTMLResponse)
     async def merchant(request: Request, merchant: str, lang: str | None = None) -> HTMLResponse:
-        view = get_merchant(node.store, merchant, now_ms()) if IDENTIFIER_PATTERN.match(merchant) else None
-        response = render(request, "merchant.html", lang, page="beneficiary", view=view)
-        if view is None:
-            response.status_code = 404
-        return response
+        return render_merchant(request, merchant, lang)
 
     @router.get("/reports-view", response_class=HTMLResponse)
     async def reports_view(request: Request, lang: str | None = None, level: str = Query("county", pattern="^(national|province|city|county)$")) -> HTMLResponse:
         return render(request, "reports.html", lang, page="reports", level=level, levels=VIEW_LEVELS, rows=get_overview(node.store, level, now_ms()))
 
+    add_demo_actions(router, node, city, render, render_case, render_merchant)
     return router

@@ -151,3 +151,87 @@ def get_merchant(store: Any, merchant: str, now_ms: int) -> dict[str, Any] | Non
 def list_merchants(store: Any) -> list[str]:
     """Merchant accounts, for the demo's picker."""
     return [account["id"] for _, account in store.iterate_state_prefix("money/account/") if account["kind"] == "merchant"]
+
+
+DEADLINE_STEPS = ("investigation_start", "county_decision", "whole_process")
+"""The statutory deadlines the overview reports on, with the moment each is done (below)."""
+
+
+def _get_done_ms(case: dict[str, Any], step: str) -> int | None:
+    """When a case did the step a deadline is about (None while it is undone)."""
+    if step == "investigation_start":
+        return case["visits"][0]["time_ms"] if case["visits"] else None
+    return case["decision"]["time_ms"] if case["decision"] is not None else None
+
+
+def get_deadlines_met(store: Any, now_ms: int) -> dict[str, dict[str, int]]:
+    """Per statutory deadline: steps done in time, done late, and undone past the deadline (late
+    too). A deadline not yet reached with its step undone counts nowhere: it can still be met."""
+    counts = {step: {"met": 0, "late": 0, "overdue": 0} for step in DEADLINE_STEPS}
+    for _, case in store.iterate_state_prefix("assistance/case/"):
+        for step in DEADLINE_STEPS:
+            deadline = case["deadlines"].get(step)
+            if deadline is None:
+                continue
+            done = _get_done_ms(case, step)
+            if done is not None:
+                counts[step]["met" if done <= deadline else "late"] += 1
+            elif now_ms > deadline and case["status"] not in ("refused", "stopped", "exited", "completed"):
+                counts[step]["overdue"] += 1
+    return counts
+
+
+def get_agency_response_times(store: Any) -> dict[str, dict[str, int]]:
+    """Per agency: how many means-test answers carry the requester's measured reply time, and the
+    median and 90th percentile of those times in milliseconds."""
+    agencies: dict[str, str] = {}
+    times: dict[str, list[int]] = {}
+    for _, case in store.iterate_state_prefix("assistance/case/"):
+        for assessment in (case["assessment"], case.get("review_assessment")):
+            for answer in (assessment or {}).get("answers", []):
+                if answer.get("response_ms") is None:
+                    continue
+                record_id = answer["record_id"]
+                if record_id not in agencies:
+                    agencies[record_id] = (store.get(f"catalog/answers/{record_id}") or {}).get("agency", "?")
+                times.setdefault(agencies[record_id], []).append(answer["response_ms"])
+    figures = {}
+    for agency, values in sorted(times.items()):
+        values.sort()
+        figures[agency] = {"answers": len(values), "median_ms": values[len(values) // 2], "p90_ms": values[min(len(values) - 1, len(values) * 9 // 10)]}
+    return figures
+
+
+def get_case_detail(store: Any, case_id: str, now_ms: int) -> dict[str, Any] | None:
+    """One case as its caseworker sees it on the ledger: its record, its step log (each step's
+    transaction, the key to its receipt with proofs), the agencies whose answers its means test
+    used, and the payments made for it."""
+    case = store.get(f"assistance/case/{case_id}")
+    if case is None:
+        return None
+    answers = []
+    for answer in (case["assessment"] or {}).get("answers", []):
+        record = store.get(f"catalog/answers/{answer['record_id']}") or {}
+        answers.append({**answer, "agency": record.get("agency"), "fields": record.get("fields", []), "transaction": record.get("transaction")})
+    payments = sorted((transfer for _, transfer in store.iterate_state_prefix("money/transfer/") if transfer.get("reference") == case_id
+                       and transfer["pending_id"] is None), key=lambda transfer: transfer["time_ms"])
+    return {"case": case, "answers": answers, "payments": payments, "overdue": get_overdue_steps(case, now_ms)}
+
+
+def list_payment_runs(store: Any, programme: str, region: str) -> list[dict[str, Any]]:
+    """The monthly runs of a programme in a region, newest month first, with their figures."""
+    runs = []
+    for key, value in store.iterate_state_prefix(f"money/run/{programme}/{region}/"):
+        month = key.rsplit("/", 1)[1]
+        runs.extend({"month": month, **entry} for entry in value["runs"])
+    return sorted(runs, key=lambda run: run["month"], reverse=True)
+
+
+def list_wallets(store: Any, limit: int = 40) -> list[dict[str, Any]]:
+    """Beneficiary wallets with their balances (account ids only), for the merchant's till."""
+    wallets = []
+    for _, account in store.iterate_state_prefix("money/account/"):
+        if account["kind"] == "beneficiary_wallet" and account["holder_key"]:
+            wallets.append({"id": account["id"], "balance_fen": account["credits_posted"] - account["debits_posted"], "wallet_class": account["wallet_class"]})
+    wallets.sort(key=lambda wallet: -wallet["balance_fen"])
+    return wallets[:limit]
