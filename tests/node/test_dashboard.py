@@ -65,6 +65,10 @@ def test_the_dashboard_in_a_real_browser(tmp_path: Path) -> None:
             assert rows.count() == 3 and "服务问题" in page.locator("#report-overview").inner_text()
             missing = page.goto(f"{node.url}/ledger/blocks/999")
             assert missing.status == 404
+            page.goto(f"{node.url}/signin")  # a plain node has no demo members: read-only pages, no picker
+            assert page.locator("#no-demo").count() == 1 and page.locator("#sign-in").count() == 0
+            refused = httpx.post(f"{node.url}/cases/a1.dibao/decide", data={"outcome": "approve"}, timeout=10)
+            assert refused.status_code == 401 and "not_signed_in" in refused.text
             phone = browser.new_page(viewport={"width": 390, "height": 844})
             phone.goto(f"{node.url}/")
             phone.wait_for_selector("body[data-charts-ready=yes]")
@@ -127,6 +131,9 @@ def test_the_demo_city_in_a_real_browser_with_screenshots_of_every_page(tmp_path
             page.goto(f"{url}/?lang=zh")
             page.wait_for_selector("body[data-charts-ready=yes]", timeout=15000)
             page.wait_for_timeout(500)  # the charts' entrance animation
+            assert all(page.locator(f"#chart-{name} canvas").count() == 1 for name in ("assisted", "paid", "reports", "deadlines", "agencies"))
+            assert set(figures["agencies"]) == set(AGENCIES) and all(agency["answers"] > 0 for agency in figures["agencies"].values())
+            assert figures["deadlines"]["investigation_start"]["met"] == 40  # every case was visited on its first day
             page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
             for path, selector, name in (("/cases", "#case-queue tbody tr", "cases"), ("/directory", "#resources tbody tr", "directory"),
                                          ("/ledger", "#blocks tbody tr", "ledger"), ("/reports-view?level=county", "#report-overview tbody tr", "reports")):
@@ -145,6 +152,7 @@ def test_the_demo_city_in_a_real_browser_with_screenshots_of_every_page(tmp_path
             assert page.locator("#takings tbody tr").count() > 0
             page.screenshot(path=str(ARTIFACTS / "merchant.png"), full_page=True)
             assert page.goto(f"{url}/beneficiary/{'0' * 64}").status == 404 and page.goto(f"{url}/merchant/Not%20One").status == 404
+            take_steps_from_the_pages(browser, url, figures)
             phone = browser.new_page(viewport={"width": 390, "height": 844})
             phone.goto(f"{url}/?lang=en")
             phone.wait_for_selector("body[data-charts-ready=yes]")
@@ -155,3 +163,88 @@ def test_the_demo_city_in_a_real_browser_with_screenshots_of_every_page(tmp_path
         demo.terminate()
         demo.wait(20)
         log.close()
+
+
+AGENCIES = ("tax", "human-resources", "natural-resources", "public-security", "market-regulation", "housing-fund", "operator-bank", "medical-security", "utilities")
+
+
+def sign_in(page, url: str, member: str) -> None:
+    """Pick a member on the demo's sign-in page; the picker sends the visitor to their home page."""
+    page.goto(f"{url}/signin")
+    with page.expect_navigation():
+        page.click(f"button[value='{member}']")
+    assert page.locator("#signed-in-as").count() == 1
+
+
+def take_steps_from_the_pages(browser, url: str, figures: dict) -> None:
+    """The county's approver decides the case left awaiting it; the finance officer pays the next
+    month; the household sees the payment; a merchant takes a payment and is refused one above the
+    wallet's per-payment limit; bad input is refused with a code. Screenshots of each page."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{url}/signin?lang=zh")
+    page.screenshot(path=str(ARTIFACTS / "signin.png"), full_page=True)
+    sign_in(page, url, "staff:county")
+    assert page.url.endswith("/cases")
+    waiting = page.locator("#case-queue tbody tr", has_text="公示中")
+    assert waiting.count() == 1  # the demo left one case past its notice for the county
+    waiting.locator("a").first.click()
+    case_id = page.locator("#case-id").inner_text()
+    history = page.locator("#history tbody tr")
+    assert history.count() == 6 and page.locator("#case-answers tbody tr").count() == 9
+    receipt = httpx.get(url + page.locator("#history tbody tr a", has_text="回执").first.get_attribute("href"), timeout=10).json()
+    assert receipt["status"]["status"] == "committed" and receipt["proof"]["tree_size"] >= 1  # each step's receipt carries its inclusion proof
+    with page.expect_navigation() as decided:
+        page.click("#approve")
+    assert decided.value.status == 200 and page.locator("#message").count() == 1
+    assert page.locator("#case-status").inner_text() == "在册" and history.count() == 7 and page.locator("#approve").count() == 0
+    assert page.locator("#deadlines td[data-state=late]").count() >= 1  # decided weeks after the county's deadline, and the page says so
+    page.screenshot(path=str(ARTIFACTS / "case.png"), full_page=True)
+    household = page.locator("#household-link").get_attribute("href").rsplit("/", 1)[1]
+    benefit = page.locator("#case-id").evaluate("() => document.body.innerText")  # the monthly amount is on the page
+    with page.expect_navigation():
+        page.click("#sign-out")
+    sign_in(page, url, "staff:finance")
+    assert page.url.endswith("/payments") and page.locator("#runs tbody tr").count() == 1
+    month = page.locator("#run-month").input_value()
+    with page.expect_navigation() as paid:
+        page.click("#pay-month")
+    assert paid.value.status == 200 and page.locator("#runs tbody tr").count() == 2 and month in page.locator("#run-figures").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "payments.png"), full_page=True)
+    with page.expect_navigation():
+        page.click("#sign-out")
+    sign_in(page, url, f"household:{household}")
+    received = page.locator("#received tbody tr")
+    assert received.count() == 1  # the approved household's first payment, from the run just made
+    amount = received.first.locator("td").nth(1).inner_text()
+    assert amount in benefit
+    page.screenshot(path=str(ARTIFACTS / "beneficiary-paid.png"), full_page=True)
+    with page.expect_navigation():
+        page.click("#sign-out")
+    sign_in(page, url, "merchant:m0000")
+    before = page.locator("#takings tbody tr").count()
+    page.fill("#till-amount", "12.50")
+    with page.expect_navigation() as taken:
+        page.click("#take-payment")
+    assert taken.value.status == 200 and page.locator("#message").count() == 1 and page.locator("#takings tbody tr").count() == before + 1
+    page.screenshot(path=str(ARTIFACTS / "merchant-till.png"), full_page=True)
+    page.fill("#till-amount", "60000")  # above the upgraded wallet's 50,000-yuan per-payment limit
+    with page.expect_navigation() as refused:
+        page.click("#take-payment")
+    assert refused.value.status == 409 and page.locator("#error").get_attribute("data-code") == "wallet_per_payment_limit"
+    assert page.locator("#takings tbody tr").count() == before + 1  # nothing moved
+    page.screenshot(path=str(ARTIFACTS / "merchant-refused.png"), full_page=True)
+    page.fill("#till-amount", "12.345")
+    with page.expect_navigation() as bad:
+        page.click("#take-payment")
+    assert bad.value.status == 400 and page.locator("#error").get_attribute("data-code") == "invalid_amount"
+    cookies = {cookie["name"]: cookie["value"] for cookie in page.context.cookies()}
+    page.close()
+    # Bad input straight to the endpoints: clear 4xx answers, never a 500.
+    assert httpx.post(f"{url}/signin", data={"member": "staff:nobody"}, timeout=10).status_code == 400
+    assert httpx.post(f"{url}/payments/run", data={"month": "2026-12"}, timeout=10).status_code == 401
+    assert httpx.post(f"{url}/merchant/m0000/accept", data={"wallet": "w999999", "amount": "1"}, cookies=cookies, timeout=10).status_code == 400
+    assert httpx.post(f"{url}/merchant/m0001/accept", data={"wallet": "w0", "amount": "1"}, cookies=cookies, timeout=10).status_code == 401
+    finance = {"reliefledger_member": "staff:finance"}
+    assert httpx.post(f"{url}/payments/run", data={"month": "2026-13"}, cookies=finance, timeout=10).status_code == 400
+    assert httpx.post(f"{url}/cases/{case_id}/decide", data={"outcome": "approve"}, cookies={"reliefledger_member": "staff:county"}, timeout=10).status_code == 409
+    assert httpx.post(f"{url}/cases/{case_id}/decide", data={"outcome": "maybe"}, cookies={"reliefledger_member": "staff:county"}, timeout=10).status_code == 400

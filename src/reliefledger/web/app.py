@@ -101,7 +101,7 @@ def create_dashboard_router(node: Node, city: DemoCity | None = None) -> APIRout
         detail = get_case_detail(node.store, case_id, now_ms()) if IDENTIFIER_PATTERN.match(case_id) else None
         member = city.read_member(request.cookies.get(MEMBER_COOKIE)) if city is not None else None
         can_decide = detail is not None and city is not None and city.has_role(member, "approver") and detail["case"]["status"] in ("opinion_given", "in_notice")
-        return render(request, "case.html", lang, page="cases", status_code=status_code if detail is not None else 404, detail=detail, now_ms=now_ms(),
+        return render(request, "case.html", lang, page="cases", status_code=status_code if detail is not None or "error" in context else 404, detail=detail, now_ms=now_ms(),
                       can_decide=can_decide, **context)
 
     @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -112,7 +112,7 @@ def create_dashboard_router(node: Node, city: DemoCity | None = None) -> APIRout
         view = get_merchant(node.store, merchant, now_ms()) if IDENTIFIER_PATTERN.match(merchant) else None
         member = city.read_member(request.cookies.get(MEMBER_COOKIE)) if city is not None else None
         till = view is not None and member is not None and member.kind == "merchant" and member.identifier == merchant
-        return render(request, "merchant.html", lang, page="beneficiary", status_code=status_code if view is not None else 404, view=view, till=till,
+        return render(request, "merchant.html", lang, page="beneficiary", status_code=status_code if view is not None or "error" in context else 404, view=view, till=till,
                       wallets=list_wallets(node.store) if till else [], **context)
 
     @router.get("/beneficiary", response_class=HTMLResponse)

@@ -215,7 +215,14 @@ def get_case_detail(store: Any, case_id: str, now_ms: int) -> dict[str, Any] | N
         answers.append({**answer, "agency": record.get("agency"), "fields": record.get("fields", []), "transaction": record.get("transaction")})
     payments = sorted((transfer for _, transfer in store.iterate_state_prefix("money/transfer/") if transfer.get("reference") == case_id
                        and transfer["pending_id"] is None), key=lambda transfer: transfer["time_ms"])
-    return {"case": case, "answers": answers, "payments": payments, "overdue": get_overdue_steps(case, now_ms)}
+    deadlines = []
+    for step, deadline in sorted(case["deadlines"].items(), key=lambda item: item[1] or 0):
+        if deadline is None:
+            continue
+        done = _get_done_ms(case, step) if step in DEADLINE_STEPS else None
+        state = ("met" if done <= deadline else "late") if done is not None else ("overdue" if step in get_overdue_steps(case, now_ms) else "pending")
+        deadlines.append({"step": step, "deadline_ms": deadline, "done_ms": done, "state": state})
+    return {"case": case, "answers": answers, "payments": payments, "deadlines": deadlines}
 
 
 def list_payment_runs(store: Any, programme: str, region: str) -> list[dict[str, Any]]:
