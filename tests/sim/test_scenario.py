@@ -40,6 +40,7 @@ def test_the_city_demo_builds_a_living_city_that_the_audit_finds_sound(tmp_path:
     report = asyncio.run(run_city_demo(tmp_path / "city", households=40, port=find_free_port(), serve_seconds=2, console=Console(file=output, width=200),
                                        extend_app=mount, pace_s=0.3))
     assert report.households == 40 and 0 < report.eligible < 40 and report.enrolled == report.eligible - 1 and len(report.awaiting_decision) == 1
+    assert report.objections == 1 and report.reviews == 1
     assert report.paid_fen > 0 and report.retail_payments > 0 and report.reports >= 6 and report.escalated > 0 and report.relief_payments > 0
     assert served == [report.enrolled] and "dashboard: http://127.0.0.1:" in output.getvalue()  # the dashboard is mounted on the city's node
     node, height_when_served = nodes[0]

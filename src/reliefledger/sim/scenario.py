@@ -71,6 +71,8 @@ class CityReport:
     escalated: int = 0
     relief_payments: int = 0
     cash_outs: int = 0
+    objections: int = 0
+    reviews: int = 0
     awaiting_decision: list[str] = field(default_factory=list)
     """Cases past their public notice, left for the county to decide."""
     awaiting_households: list[str] = field(default_factory=list)
@@ -125,6 +127,8 @@ async def build_city(directory: ChainDirectory, node: Node, casework: Casework, 
             await casework.decide(county, case_id, outcome="refuse", reasons=["income_above_standard"], monthly_benefit_fen=0)
 
     await _gather(give_opinion, case_ids)
+    progress("objections during the notice, investigated again")
+    report.objections = await _object(casework, worker, [case_id for case_id in eligible if case_id not in awaiting], plans)
     clock["now"] += 8 * DAY_MS
     progress("the county's decisions")
     await _gather(decide, case_ids)
@@ -142,6 +146,8 @@ async def build_city(directory: ChainDirectory, node: Node, casework: Casework, 
     if enrolled is not None:
         paid = await pay_month(node, finance.key, casework.get_case(enrolled)["enrolment"]["from_month"])
         report.paid_fen = paid["wallet_fen"] + paid["bank_fen"]
+    progress("periodic reviews")
+    report.reviews = await _review(casework, worker, [case_id for case_id in eligible if case_id not in awaiting], plans)
     progress("shopping with wallets")
     report.retail_payments, report.cash_outs = await _spend(casework, directory, report.wallet_devices, report.merchants, generator)
     progress("problem reports from the 12349 hotline")
@@ -170,6 +176,29 @@ def _write_ground_truth(path: Path, population: Population, holders: dict[str, s
                             if household.injected_case is not None],
              "merchants": [{"account_id": merchant.account_id, "case": "cashing_out"} for merchant in report.merchants if merchant.cashing_out]}
     path.write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+async def _object(casework: Casework, worker: Any, in_notice: list[str], plans: list[Any]) -> int:
+    """A neighbour objects to one notice in a hundred (at least one): the case goes back to
+    investigation, is means-tested again across the agencies, and a new notice starts."""
+    objected = in_notice[:max(1, len(in_notice) // 100)] if in_notice else []
+    for case_id in objected:
+        await casework.object(worker, case_id, {"statement": "邻居反映家中有车辆"})
+    for outcome in await run_means_tests(casework, worker, objected, plans, attempt=2):
+        if not outcome.get("complete") or not outcome.get("result", {}).get("eligible"):
+            raise RuntimeError(f"the second means test of {outcome['case_id']} did not confirm it: {outcome}")
+        await casework.give_opinion(worker, outcome["case_id"], recommendation="approve", reasons=[])
+        await casework.start_notice(worker, outcome["case_id"])
+    return len(objected)
+
+
+async def _review(casework: Casework, worker: Any, enrolled: list[str], plans: list[Any]) -> int:
+    """The periodic review of one enrolled case in a hundred (at least one): the means test runs
+    again across the agencies and is recorded as the case's review; the circumstances have not
+    changed, so the benefit stays as it is."""
+    reviewed = enrolled[-max(1, len(enrolled) // 100):] if enrolled else []
+    outcomes = await run_means_tests(casework, worker, reviewed, plans, attempt=3)
+    return sum(1 for outcome in outcomes if outcome.get("complete") and "error" not in outcome)
 
 
 async def _gather(step: Callable[[str], Any], case_ids: list[str], concurrency: int = 200) -> None:
@@ -382,7 +411,8 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
             extend_app(app, node, city)
             server, serving = await start_server(app, host="127.0.0.1", port=port)
             console.print(f"[green]the city is on the ledger[/]: {report.households} households, {report.eligible} eligible ({report.enrolled} enrolled, "
-                          f"{len(report.awaiting_decision)} awaiting the county), {report.paid_fen / 100:,.2f} yuan paid, {report.retail_payments} shop payments "
+                          f"{len(report.awaiting_decision)} awaiting the county, {report.objections} objected to and re-investigated, {report.reviews} reviewed), "
+                          f"{report.paid_fen / 100:,.2f} yuan paid, {report.retail_payments} shop payments "
                           f"({report.cash_outs} at a merchant cashing out wallets), {report.reports} reports "
                           f"({report.escalated} escalated), {report.relief_payments} disaster payments made first; height {node.tip.height}")
             console.print(f"dashboard: http://127.0.0.1:{port}/   ledger: http://127.0.0.1:{port}/ledger   API: http://127.0.0.1:{port}/docs")
