@@ -112,8 +112,8 @@ def test_the_demo_city_in_a_real_browser_with_screenshots_of_every_page(tmp_path
         figures = httpx.get(f"{url}/dashboard/data/overview", timeout=10).json()
         # An independent count over the store, with SQLite and JSON only.
         with sqlite3.connect(f"file:{tmp_path / 'city' / 'ledger.sqlite'}?mode=ro", uri=True) as connection:
-            enrolled = sum(1 for (value,) in connection.execute("SELECT value FROM state WHERE key >= 'assistance/case/' AND key < 'assistance/case0'")
-                           if json.loads(value)["status"] == "enrolled")
+            statuses = [json.loads(value)["status"] for (value,) in connection.execute("SELECT value FROM state WHERE key >= 'assistance/case/' AND key < 'assistance/case0'")]
+            enrolled, cases = statuses.count("enrolled"), len(statuses)
         assert enrolled > 0 and figures["assisted"]["dibao"] == enrolled
         # And the money paid, by an independent sum: every payment to a household once, at its posted amount.
         with sqlite3.connect(f"file:{tmp_path / 'city' / 'ledger.sqlite'}?mode=ro", uri=True) as connection:
@@ -133,7 +133,7 @@ def test_the_demo_city_in_a_real_browser_with_screenshots_of_every_page(tmp_path
             page.wait_for_timeout(500)  # the charts' entrance animation
             assert all(page.locator(f"#chart-{name} canvas").count() == 1 for name in ("assisted", "paid", "reports", "deadlines", "agencies"))
             assert set(figures["agencies"]) == set(AGENCIES) and all(agency["answers"] > 0 for agency in figures["agencies"].values())
-            assert figures["deadlines"]["investigation_start"]["met"] == 40  # every case was visited on its first day
+            assert figures["deadlines"]["investigation_start"] == {"met": cases, "late": 0, "overdue": 0}  # every case was visited on its first day
             page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
             for path, selector, name in (("/cases", "#case-queue tbody tr", "cases"), ("/directory", "#resources tbody tr", "directory"),
                                          ("/ledger", "#blocks tbody tr", "ledger"), ("/reports-view?level=county", "#report-overview tbody tr", "reports")):
@@ -146,7 +146,7 @@ def test_the_demo_city_in_a_real_browser_with_screenshots_of_every_page(tmp_path
             page.goto(f"{url}/beneficiary")
             page.locator("#households a").first.click()
             reads = page.locator("#who-read tbody tr").count()
-            assert page.locator("#applications tbody tr").count() == 1 and reads in (9, 18)  # nine agencies answered each means test (twice after an objection or a review)
+            assert page.locator("#applications tbody tr").count() >= 1 and reads in (9, 18)  # nine agencies answered each means test (twice after an objection or a review)
             page.screenshot(path=str(ARTIFACTS / "beneficiary.png"), full_page=True)
             page.goto(f"{url}/beneficiary")
             page.locator("#merchants a").first.click()

@@ -41,6 +41,8 @@ def test_the_city_demo_builds_a_living_city_that_the_audit_finds_sound(tmp_path:
                                        extend_app=mount, pace_s=0.3))
     assert report.households == 40 and 0 < report.eligible < 40 and report.enrolled == report.eligible - 1 and len(report.awaiting_decision) == 1
     assert report.objections == 1 and report.reviews == 1
+    # The education subsidy: paid into an earmarked account, partly spent at the bookshop, the rest back to the budget at expiry.
+    assert report.earmarked_awards == 1 and report.earmarked_spent_fen + report.earmarked_returned_fen == 80_000 and report.earmarked_returned_fen > 0
     assert report.paid_fen > 0 and report.retail_payments > 0 and report.reports >= 6 and report.escalated > 0 and report.relief_payments > 0
     assert served == [report.enrolled] and "dashboard: http://127.0.0.1:" in output.getvalue()  # the dashboard is mounted on the city's node
     node, height_when_served = nodes[0]

@@ -27,12 +27,13 @@ from typing import Any, Callable
 from reliefledger.ledger.contracts.retail import sign_wallet_payment
 from reliefledger.ledger.errors import LedgerInputError
 from reliefledger.ledger.pseudonyms import compute_household_pseudonym
+from reliefledger.ledger.working_days import get_local_month
 from reliefledger.node.agency_service import AgencyService, EmbeddedLedger
 from reliefledger.node.agency_sources import SqliteSource
 from reliefledger.node.casework import Casework
 from reliefledger.node.desk import admit_staff
 from reliefledger.node.directory import ChainDirectory
-from reliefledger.node.disbursement import RunSettings, reconcile_statement, run_disbursement
+from reliefledger.node.disbursement import EarmarkTerms, RunSettings, reconcile_statement, run_disbursement
 from reliefledger.node.keys import generate_key
 from reliefledger.node.means_test import run_means_tests
 from reliefledger.node.peer import Node
@@ -73,6 +74,9 @@ class CityReport:
     cash_outs: int = 0
     objections: int = 0
     reviews: int = 0
+    earmarked_awards: int = 0
+    earmarked_spent_fen: int = 0
+    earmarked_returned_fen: int = 0
     awaiting_decision: list[str] = field(default_factory=list)
     """Cases past their public notice, left for the county to decide."""
     awaiting_households: list[str] = field(default_factory=list)
@@ -127,13 +131,18 @@ async def build_city(directory: ChainDirectory, node: Node, casework: Casework, 
             await casework.decide(county, case_id, outcome="refuse", reasons=["income_above_standard"], monthly_benefit_fen=0)
 
     await _gather(give_opinion, case_ids)
+    holders = {household.number: compute_household_pseudonym(node.suite, casework.network_key, household.number) for household in population.households}
+    pupils = [number for index, number in enumerate(holders) if index % 3 == 0][:max(1, len(holders) // 150)]  # wallet households (every third)
+    progress("education subsidies applied for")
+    education_cases = await _apply_for_education(casework, staff, pupils, holders)
     progress("objections during the notice, investigated again")
     report.objections = await _object(casework, worker, [case_id for case_id in eligible if case_id not in awaiting], plans)
     clock["now"] += 8 * DAY_MS
     progress("the county's decisions")
     await _gather(decide, case_ids)
+    for case_id in education_cases:
+        await casework.decide(county, case_id, outcome="approve", reasons=[], monthly_benefit_fen=EDUCATION_AWARD_FEN)
     report.enrolled = len(eligible) - len(awaiting)
-    holders = {household.number: compute_household_pseudonym(node.suite, casework.network_key, household.number) for household in population.households}
     report.awaiting_decision = sorted(awaiting)
     report.awaiting_households = [holders[household.number] for household in population.households if city.case_ids[household.number] in awaiting]
     progress("budgets, wallets and the month's payments")
@@ -148,12 +157,15 @@ async def build_city(directory: ChainDirectory, node: Node, casework: Casework, 
         report.paid_fen = paid["wallet_fen"] + paid["bank_fen"]
     progress("periodic reviews")
     report.reviews = await _review(casework, worker, [case_id for case_id in eligible if case_id not in awaiting], plans)
+    progress("education subsidies paid, earmarked for school costs")
+    await _pay_education(casework, staff, report, education_cases, clock, generator)
     progress("shopping with wallets")
     report.retail_payments, report.cash_outs = await _spend(casework, directory, report.wallet_devices, report.merchants, generator)
     progress("problem reports from the 12349 hotline")
     report.reports, report.escalated = await _file_reports(casework, staff, population, clock, generator)
     progress("a rainstorm: paying first")
     report.relief_payments = await _relief(casework, staff, holders, clock)
+    report.earmarked_returned_fen = sum(transfer["amount"] for _, transfer in node.store.iterate_state_prefix("money/transfer/earmark-return."))
     _write_ground_truth(directory.root / "ground-truth.json", population, holders, report)
     return report
 
@@ -176,6 +188,61 @@ def _write_ground_truth(path: Path, population: Population, holders: dict[str, s
                             if household.injected_case is not None],
              "merchants": [{"account_id": merchant.account_id, "case": "cashing_out"} for merchant in report.merchants if merchant.cashing_out]}
     path.write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+EDUCATION_AWARD_FEN = 80_000
+"""An education subsidy of 800 yuan, earmarked for school costs until five days after it is paid."""
+
+
+async def _apply_for_education(casework: Casework, staff: StaffDirectory, numbers: list[str], holders: dict[str, str]) -> list[str]:
+    """Households with a wallet apply for an education subsidy (a special programme without a
+    means test: authorisation, visit and the township's opinion, then the county decides)."""
+    worker, second = staff.get("cw"), staff.get("cw-2")
+    cases = []
+    for index, number in enumerate(numbers):
+        answer = await casework.apply(worker, application_id=f"edu{index}", programmes=["education"], channel="in_person", application={},
+                                      household=holders[number], related_to_staff=False)
+        case_id = answer["cases"][0]["id"]
+        await casework.record_authorisation(worker, case_id, {"signed": True})
+        await casework.record_visit(worker, case_id, report={"visited": True}, staff=[worker.key.public_key, second.key.public_key], by_county=False)
+        await casework.give_opinion(worker, case_id, recommendation="approve", reasons=[])
+        cases.append(case_id)
+    return cases
+
+
+async def _pay_education(casework: Casework, staff: StaffDirectory, report: CityReport, cases: list[str], clock: dict[str, int], generator: random.Random) -> None:
+    """The education awards go into earmarked accounts (spendable at education merchants only, by
+    the household's own phone) that expire in five days; most holders buy school things at the
+    bookshop with part of it; what is left returns to the budget at expiry (the reports' days pass)."""
+    finance, central, bank = staff.get("finance"), staff.get("central"), staff.get("bank")
+    limited = ["debits_must_not_exceed_credits"]
+    for member, action, args in (
+        (finance, "create_account", {"account_id": "edu-dc", "kind": "programme_budget", "currency": "CNY-DC", "flags": limited}),
+        (finance, "create_account", {"account_id": "edu-bank", "kind": "programme_budget", "currency": "CNY", "flags": limited}),
+        (central, "create_transfers", {"transfers": [{"transfer_id": "fund-edu-dc", "code": 1, "debit_account_id": "issuance", "credit_account_id": "edu-dc",
+                                                      "amount": EDUCATION_AWARD_FEN * max(1, len(cases))}]}),
+        (bank, "create_account", {"account_id": "bookshop", "kind": "merchant", "currency": "CNY-DC", "category": "education", "flags": limited}),
+    ):
+        await casework.submit(member, "money", action, args)
+    if not cases:
+        return
+    month = get_month(casework, cases[0])
+    paid = await run_disbursement(casework.node, finance.key, RunSettings("education", REGION, month, "edu-dc", "edu-bank",
+                                                                         earmark=EarmarkTerms(("education",), clock["now"] + 5 * DAY_MS)))
+    report.earmarked_awards = paid.to_wallets["payments"]
+    devices_by_holder = {casework.node.store.get(f"money/account/{wallet_id}")["holder_key"]: device for wallet_id, device in report.wallet_devices.items()}
+    for _, account in list(casework.node.store.iterate_state_prefix("money/account/education.")):
+        device = devices_by_holder.get(account["holder_key"])
+        if device is None or generator.randrange(4) == 0:  # one household in four never spends it
+            continue
+        amount = generator.randint(10_000, EDUCATION_AWARD_FEN - 10_000)
+        await casework.submit(bank, "money", "pay_merchant", sign_purchase(casework, account["id"], device, "bookshop", amount, 1))
+        report.earmarked_spent_fen += amount
+
+
+def get_month(casework: Casework, case_id: str) -> str:
+    """The month (China time) a case was decided in: when a one-off award is due."""
+    return get_local_month(casework.get_current_pack().calendar, casework.get_case(case_id)["decision"]["time_ms"])
 
 
 async def _object(casework: Casework, worker: Any, in_notice: list[str], plans: list[Any]) -> int:
@@ -307,7 +374,7 @@ async def _file_reports(casework: Casework, staff: StaffDirectory, population: P
             await desk.step(handler, "acknowledge", report_id)
             await desk.step(handler, "resolve", report_id, outcome="resolved", outcome_commitment=desk.store_note(report_id, "report_outcome", {"done": True}))
     clock["now"] += 6 * DAY_MS
-    await casework.submit(staff.get("policy"), "reports", "publish_rules", read_report_rules())  # a block at the new time: deadlines are checked
+    await casework.submit(staff.get("policy"), "reports", "publish_rules", read_report_rules())  # a block at the new time: deadlines (and expiries) are checked
     escalated = sum(1 for report_id in filed if casework.node.store.get(f"reports/report/{report_id}")["escalations"])
     return len(filed), escalated
 
@@ -412,7 +479,8 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
             server, serving = await start_server(app, host="127.0.0.1", port=port)
             console.print(f"[green]the city is on the ledger[/]: {report.households} households, {report.eligible} eligible ({report.enrolled} enrolled, "
                           f"{len(report.awaiting_decision)} awaiting the county, {report.objections} objected to and re-investigated, {report.reviews} reviewed), "
-                          f"{report.paid_fen / 100:,.2f} yuan paid, {report.retail_payments} shop payments "
+                          f"{report.paid_fen / 100:,.2f} yuan paid, {report.earmarked_awards} education subsidies earmarked "
+                          f"({report.earmarked_spent_fen / 100:,.2f} yuan spent at the bookshop, {report.earmarked_returned_fen / 100:,.2f} returned at expiry), {report.retail_payments} shop payments "
                           f"({report.cash_outs} at a merchant cashing out wallets), {report.reports} reports "
                           f"({report.escalated} escalated), {report.relief_payments} disaster payments made first; height {node.tip.height}")
             console.print(f"dashboard: http://127.0.0.1:{port}/   ledger: http://127.0.0.1:{port}/ledger   API: http://127.0.0.1:{port}/docs")
