@@ -16,7 +16,7 @@ $(INSTALLED): pyproject.toml
 	@touch $(INSTALLED)
 
 demo: $(INSTALLED)
-	$(VENV)/bin/reliefledger demo --city 10000
+	$(VENV)/bin/reliefledger demo
 
 test: $(INSTALLED) postgres-server browser
 	$(PYTHON) -m pytest

@@ -243,26 +243,30 @@ def bench(
 
 @app.command()
 def demo(
-    transactions: int = typer.Option(2000, help="Transactions to submit over HTTP"),
+    households: int = typer.Option(10_000, help="Households of the synthetic city (1 to 1,000,000; about 100 a second to build on two cores)"),
+    stream: bool = typer.Option(False, "--stream", help="Instead of the city: stream signed transactions over HTTP and vote an organisation in"),
+    transactions: int = typer.Option(2000, help="With --stream: transactions to submit over HTTP"),
     port: int = typer.Option(8000, help="Port for the node's HTTP API"),
     directory: Optional[Path] = typer.Option(None, "--dir", help="Chain folder (default: a new temporary folder)"),
-    serve_seconds: float = typer.Option(-1, help="Keep serving this long after the stream (-1: until Ctrl+C)"),
-    city: int = typer.Option(0, help="Build a synthetic city of this many households (means tests, decisions, payments, reports, relief) instead of the transaction stream"),
+    serve_seconds: float = typer.Option(-1, help="Keep serving this long after the build (-1: until Ctrl+C)"),
+    city: Optional[int] = typer.Option(None, "--city", hidden=True, help="Former name of --households"),
 ) -> None:
-    """Start a local chain — a transaction stream, or with --city a synthetic city's first months — and keep it serving with the dashboard."""
+    """Build a synthetic city's first months on the embedded node (or, with --stream, a transaction stream) and keep it serving with the dashboard."""
     from reliefledger.node.demo import run_demo
+    from reliefledger.sim.population import HOUSEHOLDS_MAX
     from reliefledger.web.app import mount_dashboard
 
+    households = city if city is not None else households
+    if not stream and not 1 <= households <= HOUSEHOLDS_MAX:
+        fail(f"--households is 1 to {HOUSEHOLDS_MAX:,}")
     root = directory or Path(tempfile.mkdtemp(prefix="reliefledger-demo-")) / "chain"
-    if city < 0 or city > 100_000:
-        fail("--city is 0 to 100,000 households")
     try:
-        if city:
-            from reliefledger.sim.scenario import run_city_demo
-
-            asyncio.run(run_city_demo(root, households=city, port=port, serve_seconds=serve_seconds, console=console, extend_app=mount_dashboard))
+        if stream:
+            asyncio.run(run_demo(root, transactions=transactions, port=port, serve_seconds=serve_seconds, console=console, extend_app=mount_dashboard))
             return
-        asyncio.run(run_demo(root, transactions=transactions, port=port, serve_seconds=serve_seconds, console=console, extend_app=mount_dashboard))
+        from reliefledger.sim.scenario import run_city_demo
+
+        asyncio.run(run_city_demo(root, households=households, port=port, serve_seconds=serve_seconds, console=console, extend_app=mount_dashboard))
     except LedgerInputError as error:
         fail(error.message)
     except OSError as error:

@@ -84,7 +84,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
 def test_the_demo_city_in_a_real_browser_with_screenshots_of_every_page(tmp_path: Path) -> None:
-    """``reliefledger demo --city`` as a process; every page from its ledger; one figure checked
+    """``reliefledger demo --households 40`` as a process; every page from its ledger; one figure checked
     against an independent count over the SQLite store; screenshots into artifacts/screenshots."""
     import json
     import sqlite3
@@ -96,7 +96,7 @@ def test_the_demo_city_in_a_real_browser_with_screenshots_of_every_page(tmp_path
 
     port = find_free_port()
     log = open(tmp_path / "demo.log", "wb")
-    demo = subprocess.Popen(reliefledger_command("demo", "--city", 40, "--port", port, "--dir", tmp_path / "city"), stdout=log, stderr=subprocess.STDOUT)
+    demo = subprocess.Popen(reliefledger_command("demo", "--households", 40, "--port", port, "--dir", tmp_path / "city"), stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

@@ -101,7 +101,7 @@ def test_node_port_option_overrides_settings_and_state_survives_restart(tmp_path
 def test_demo_streams_audits_and_exits(tmp_path):
     port = find_free_port()
     root = tmp_path / "demo"
-    result = run_cli("demo", "--transactions", 200, "--port", port, "--serve-seconds", 0, "--dir", root, timeout=180)
+    result = run_cli("demo", "--stream", "--transactions", 200, "--port", port, "--serve-seconds", 0, "--dir", root, timeout=180)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     text = flatten(result.stdout)
     assert "sound" in text and "NOT SOUND" not in text, text[-2000:]
@@ -128,7 +128,7 @@ def test_demo_on_a_busy_port_fails_cleanly(tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        result = run_cli("demo", "--transactions", 5, "--port", busy.getsockname()[1], "--serve-seconds", 0,
+        result = run_cli("demo", "--stream", "--transactions", 5, "--port", busy.getsockname()[1], "--serve-seconds", 0,
                          "--dir", tmp_path / "demo", timeout=60)
     output = flatten(result.stdout + result.stderr)
     assert result.returncode != 0

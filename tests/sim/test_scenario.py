@@ -59,5 +59,5 @@ def test_the_city_demo_builds_a_living_city_that_the_audit_finds_sound(tmp_path:
     assert all(len(entry["household"]) == 64 for entry in truth["households"])  # pseudonyms only, never a name or an ID number
     audit = run_cli("verify", tmp_path / "city")
     assert audit.returncode == 0, audit.stdout + audit.stderr
-    bad = run_cli("demo", "--city", "-1")
-    assert bad.returncode == 1 and "--city is 0 to 100,000" in bad.stderr.replace("\n", " ") and "Traceback" not in bad.stderr
+    bad = run_cli("demo", "--households", "-1")
+    assert bad.returncode == 1 and "--households is 1 to 1,000,000" in bad.stderr.replace("\n", " ") and "Traceback" not in bad.stderr

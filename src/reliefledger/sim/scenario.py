@@ -1,4 +1,4 @@
-"""A living synthetic city on the embedded node: what ``reliefledger demo --city N`` builds.
+"""A living synthetic city on the embedded node: what ``reliefledger demo --households N`` builds.
 
 Starting two months back in simulated time, in order: the agencies' data and the catalogue; N
 households registered and a dibao case opened for each (with authorisation and a visit); the
