@@ -890,6 +890,11 @@ def _print_desk_answer(node_url: str | None, token: str, method: str, path: str,
     console.print_json(data=answer)
 
 
+from reliefledger.analytics.commands import analytics_app  # noqa: E402  (a sub-app in its own module)
+
+app.add_typer(analytics_app, name="analytics")
+
+
 def main() -> None:
     """Entry point for ``python -m reliefledger``."""
     app()

@@ -242,6 +242,9 @@ def take_steps_from_the_pages(browser, url: str, figures: dict) -> None:
     page.close()
     # Bad input straight to the endpoints: clear 4xx answers, never a 500.
     assert httpx.post(f"{url}/signin", data={"member": "staff:nobody"}, timeout=10).status_code == 400
+    not_utf8 = {"content": b"member=\xff\xfe", "headers": {"content-type": "application/x-www-form-urlencoded"}, "timeout": 10}
+    assert httpx.post(f"{url}/signin", **not_utf8).status_code == 400
+    assert httpx.post(f"{url}/merchant/m0000/accept", cookies=cookies, **not_utf8).status_code == 400
     assert httpx.post(f"{url}/payments/run", data={"month": "2026-12"}, timeout=10).status_code == 401
     assert httpx.post(f"{url}/merchant/m0000/accept", data={"wallet": "w999999", "amount": "1"}, cookies=cookies, timeout=10).status_code == 400
     assert httpx.post(f"{url}/merchant/m0001/accept", data={"wallet": "w0", "amount": "1"}, cookies=cookies, timeout=10).status_code == 401

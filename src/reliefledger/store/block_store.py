@@ -226,6 +226,19 @@ class BlockStore:
         for key, value in self.connection.execute(query, (prefix, prefix + "\U0010ffff")):
             yield key, orjson.loads(value)
 
+    def iterate_state_changed(self, prefix: str, after_height: int, up_to_height: int) -> Iterator[tuple[str, Any, int]]:
+        """(key, decoded value, height of last write) of every key under ``prefix`` last written
+        after ``after_height`` and at most at ``up_to_height``, sorted by key: what an incremental
+        export reads. Call it inside ``read_snapshot`` so every prefix sees the same blocks."""
+        query = "SELECT key, value, height FROM state WHERE key >= ? AND key < ? AND height > ? AND height <= ? ORDER BY key"
+        for key, value, height in self.connection.execute(query, (prefix, prefix + "\U0010ffff", after_height, up_to_height)):
+            yield key, orjson.loads(value), height
+
+    def read_snapshot(self) -> "ReadSnapshot":
+        """A read transaction: every query inside it sees the store as of one committed block, even
+        while the node goes on committing (SQLite WAL readers see a fixed snapshot)."""
+        return ReadSnapshot(self.connection)
+
     def iterate_state(self) -> Iterator[tuple[str, bytes, int]]:
         """Every state row (key, value bytes, height of last write), sorted by key."""
         for key, value, height in self.connection.execute("SELECT key, value, height FROM state ORDER BY key"):
@@ -266,3 +279,17 @@ class BlockStore:
     def _transaction(self) -> SqliteTransaction:
         return SqliteTransaction(self.connection)
 
+
+
+class ReadSnapshot:
+    """``with store.read_snapshot():`` — one consistent read transaction on the store's connection."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def __enter__(self) -> "ReadSnapshot":
+        self.connection.execute("BEGIN")
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.connection.execute("COMMIT")

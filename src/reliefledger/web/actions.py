@@ -99,8 +99,10 @@ def add_demo_actions(router: APIRouter, node: Node, city: DemoCity | None, rende
         if city is None:
             return render(request, "signin.html", None, page="signin", status_code=404, staff=[], households=[], merchants=[],
                           error={"code": "no_demo", "message": "this node has no demo members to sign in as"})
-        form = await read_form(request)
-        member = city.read_member(form.get("member"))
+        try:
+            member = city.read_member((await read_form(request)).get("member"))
+        except ActionError:
+            member = None
         if member is None:
             return render(request, "signin.html", None, page="signin", status_code=400, staff=city.describe_staff(), households=list(city.households), merchants=[],
                           error={"code": "unknown_member", "message": "pick one of the demo's members"})

@@ -1,0 +1,97 @@
+"""Flat rows from the ledger's state: what the analytics store keeps of each kind of record.
+
+Each projection names the state prefix it reads and turns one record into one or more rows of
+scalar columns (pseudonyms, codes, amounts, times; never a name or an ID number, which never
+reach the ledger anyway). The columns are fixed per table, so every Parquet part of a table has
+the same schema and DuckDB reads them as one.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One analytics table: the state prefix it comes from, its columns and DuckDB types, and how
+    a record becomes rows."""
+
+    table: str
+    prefix: str
+    columns: tuple[tuple[str, str], ...]
+    to_rows: Callable[[str, dict[str, Any]], Iterator[Row]]
+
+
+def _case_rows(key: str, case: dict[str, Any]) -> Iterator[Row]:
+    decision = case["decision"] or {}
+    deadlines = case["deadlines"]
+    assessment = case["assessment"] or {}
+    yield {"case_id": case["id"], "household": case["household"], "programme": case["programme"], "region": case["region"], "status": case["status"],
+           "opened_ms": case["opened_ms"], "first_visit_ms": case["visits"][0]["time_ms"] if case["visits"] else None,
+           "visits_by_county": sum(1 for visit in case["visits"] if visit.get("by_county")), "related_to_staff": case["related_to_staff"],
+           "decided_ms": decision.get("time_ms"), "outcome": decision.get("outcome"), "decided_by": decision.get("by"),
+           "monthly_benefit_fen": (case["enrolment"] or {}).get("monthly_benefit_fen", decision.get("monthly_benefit_fen")),
+           "investigation_start_deadline_ms": deadlines.get("investigation_start"), "county_decision_deadline_ms": deadlines.get("county_decision"),
+           "whole_process_deadline_ms": deadlines.get("whole_process"), "eligible": assessment.get("eligible"), "updated_height": case["updated_height"]}
+
+
+def _answer_rows(key: str, case: dict[str, Any]) -> Iterator[Row]:
+    for kind, assessment in (("application", case["assessment"]), ("review", case.get("review_assessment"))):
+        for answer in (assessment or {}).get("answers", []):
+            yield {"case_id": case["id"], "kind": kind, "record_id": answer["record_id"], "query_id": answer["query_id"], "response_ms": answer.get("response_ms"),
+                   "updated_height": case["updated_height"]}
+
+
+def _answer_record_rows(key: str, record: dict[str, Any]) -> Iterator[Row]:
+    yield {"record_id": record["record_id"], "agency": record["agency"], "requester": record["requester"], "resource": record["resource"],
+           "queries": len(record["answers"]), "refused": sum(1 for entry in record["answers"].values() if entry["outcome"] == "refused"),
+           "time_ms": record["time_ms"], "height": record["height"]}
+
+
+def _account_rows(key: str, account: dict[str, Any]) -> Iterator[Row]:
+    yield {"account_id": account["id"], "kind": account["kind"], "currency": account["currency"], "holder": account.get("holder"),
+           "region": account.get("region"), "category": account.get("category"), "wallet_class": account.get("wallet_class"),
+           "earmarked": account.get("earmark") is not None, "credits_posted": account["credits_posted"], "debits_posted": account["debits_posted"]}
+
+
+def _transfer_rows(key: str, transfer: dict[str, Any]) -> Iterator[Row]:
+    yield {"transfer_id": transfer["id"], "code": transfer["code"], "debit_account_id": transfer["debit_account_id"],
+           "credit_account_id": transfer["credit_account_id"], "amount": transfer["amount"], "posted_amount": transfer["posted_amount"],
+           "status": transfer["status"], "pending_id": transfer["pending_id"], "reference": transfer["reference"], "time_ms": transfer["time_ms"],
+           "height": transfer["height"], "transaction": transfer.get("transaction")}
+
+
+def _report_rows(key: str, report: dict[str, Any]) -> Iterator[Row]:
+    yield {"report_id": report["id"], "region": report["region"], "category": report["category"], "urgency": report["urgency"], "channel": report["channel"],
+           "status": report["status"], "holder_organisation": report["holder"]["organisation"], "holder_region": report["holder"]["region"],
+           "filed_ms": report["filed_ms"], "acknowledged_ms": report["acknowledged_ms"], "resolved_ms": report["resolved_ms"],
+           "escalations": report["escalations"], "referrals": report["referrals"]}
+
+
+PROJECTIONS: tuple[Projection, ...] = (
+    Projection("cases", "assistance/case/", (
+        ("case_id", "VARCHAR"), ("household", "VARCHAR"), ("programme", "VARCHAR"), ("region", "VARCHAR"), ("status", "VARCHAR"), ("opened_ms", "BIGINT"),
+        ("first_visit_ms", "BIGINT"), ("visits_by_county", "INTEGER"), ("related_to_staff", "BOOLEAN"), ("decided_ms", "BIGINT"), ("outcome", "VARCHAR"),
+        ("decided_by", "VARCHAR"), ("monthly_benefit_fen", "BIGINT"), ("investigation_start_deadline_ms", "BIGINT"), ("county_decision_deadline_ms", "BIGINT"),
+        ("whole_process_deadline_ms", "BIGINT"), ("eligible", "BOOLEAN"), ("updated_height", "BIGINT")), _case_rows),
+    Projection("means_test_answers", "assistance/case/", (
+        ("case_id", "VARCHAR"), ("kind", "VARCHAR"), ("record_id", "VARCHAR"), ("query_id", "VARCHAR"), ("response_ms", "BIGINT"), ("updated_height", "BIGINT")),
+        _answer_rows),
+    Projection("answer_records", "catalog/answers/", (
+        ("record_id", "VARCHAR"), ("agency", "VARCHAR"), ("requester", "VARCHAR"), ("resource", "VARCHAR"), ("queries", "INTEGER"), ("refused", "INTEGER"),
+        ("time_ms", "BIGINT"), ("height", "BIGINT")), _answer_record_rows),
+    Projection("accounts", "money/account/", (
+        ("account_id", "VARCHAR"), ("kind", "VARCHAR"), ("currency", "VARCHAR"), ("holder", "VARCHAR"), ("region", "VARCHAR"), ("category", "VARCHAR"),
+        ("wallet_class", "VARCHAR"), ("earmarked", "BOOLEAN"), ("credits_posted", "BIGINT"), ("debits_posted", "BIGINT")), _account_rows),
+    Projection("transfers", "money/transfer/", (
+        ("transfer_id", "VARCHAR"), ("code", "INTEGER"), ("debit_account_id", "VARCHAR"), ("credit_account_id", "VARCHAR"), ("amount", "BIGINT"),
+        ("posted_amount", "BIGINT"), ("status", "VARCHAR"), ("pending_id", "VARCHAR"), ("reference", "VARCHAR"), ("time_ms", "BIGINT"), ("height", "BIGINT"),
+        ("transaction", "VARCHAR")), _transfer_rows),
+    Projection("reports", "reports/report/", (
+        ("report_id", "VARCHAR"), ("region", "VARCHAR"), ("category", "VARCHAR"), ("urgency", "VARCHAR"), ("channel", "VARCHAR"), ("status", "VARCHAR"),
+        ("holder_organisation", "VARCHAR"), ("holder_region", "VARCHAR"), ("filed_ms", "BIGINT"), ("acknowledged_ms", "BIGINT"), ("resolved_ms", "BIGINT"),
+        ("escalations", "INTEGER"), ("referrals", "INTEGER")), _report_rows),
+)
+"""Every table of the analytics store. A record's key is the row's identity: a later export of
+the same key replaces the earlier row (the newest height wins)."""
