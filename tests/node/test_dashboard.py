@@ -65,6 +65,8 @@ def test_the_dashboard_in_a_real_browser(tmp_path: Path) -> None:
             assert rows.count() == 3 and "服务问题" in page.locator("#report-overview").inner_text()
             missing = page.goto(f"{node.url}/ledger/blocks/999")
             assert missing.status == 404
+            page.goto(f"{node.url}/analytics")  # nothing exported on this node: the page says how to
+            assert "reliefledger analytics export" in page.locator("#no-analytics").inner_text()
             page.goto(f"{node.url}/signin")  # a plain node has no demo members: read-only pages, no picker
             assert page.locator("#no-demo").count() == 1 and page.locator("#sign-in").count() == 0
             refused = httpx.post(f"{node.url}/cases/a1.dibao/decide", data={"outcome": "approve"}, timeout=10)
@@ -136,6 +138,7 @@ def test_the_demo_city_in_a_real_browser_with_screenshots_of_every_page(tmp_path
             assert figures["deadlines"]["investigation_start"] == {"met": cases, "late": 0, "overdue": 0}  # every case was visited on its first day
             page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
             for path, selector, name in (("/cases", "#case-queue tbody tr", "cases"), ("/directory", "#resources tbody tr", "directory"),
+                                         ("/analytics", "#analytics-coverage tbody tr", "analytics"),
                                          ("/ledger", "#blocks tbody tr", "ledger"), ("/reports-view?level=county", "#report-overview tbody tr", "reports")):
                 page.goto(url + path)
                 assert page.locator(selector).count() > 0, path

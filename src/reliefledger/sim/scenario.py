@@ -429,6 +429,23 @@ async def keep_city_alive(casework: Casework, staff: StaffDirectory, population:
             logger.warning("a step of the living city was refused: %s", error)
 
 
+ANALYTICS_EVERY_S = 60.0
+"""How often the demo brings its analytics store up to date while it is served."""
+
+
+async def keep_analytics_fresh(store_path: Path, folder: Path, every_s: float) -> None:
+    """Export what changed on the ledger every ``every_s`` seconds (in a worker thread: the node's
+    event loop goes on). What an agency would run from cron with ``reliefledger analytics export``."""
+    from reliefledger.analytics.export import AnalyticsError, export_projections
+
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await asyncio.to_thread(export_projections, store_path, folder)
+        except (AnalyticsError, OSError) as error:
+            logger.warning("the analytics export failed: %s", error)
+
+
 def _list_wallet_households(node: Node, report: CityReport, count: int = 8) -> list[str]:
     """Households holding the first wallets, for the sign-in picker."""
     households = []
@@ -468,6 +485,9 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
                 task = progress.add_task(f"a city of {households} households", total=None)
                 report = await build_city(directory, node, casework, population, clock, progress=lambda step: progress.update(task, description=step))
             clock["simulated"] = False
+            from reliefledger.analytics.export import export_projections
+
+            exported = await asyncio.to_thread(export_projections, directory.store_path, root / "analytics")
             app = create_app(node, casework=create_desk_router(directory, casework))
             staff = StaffDirectory(directory)
             labels = ("cw", "county", "finance", "hotline", "bank", *sorted(f"handler-{county}" for county in {household.township[:6] for household in population.households}))
@@ -483,17 +503,17 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
                           f"({report.earmarked_spent_fen / 100:,.2f} yuan spent at the bookshop, {report.earmarked_returned_fen / 100:,.2f} returned at expiry), {report.retail_payments} shop payments "
                           f"({report.cash_outs} at a merchant cashing out wallets), {report.reports} reports "
                           f"({report.escalated} escalated), {report.relief_payments} disaster payments made first; height {node.tip.height}")
+            console.print(f"analytics store: {root / 'analytics'} (Parquet, up to height {exported.to_height}; refreshed every {ANALYTICS_EVERY_S:g} s)")
             console.print(f"dashboard: http://127.0.0.1:{port}/   ledger: http://127.0.0.1:{port}/ledger   API: http://127.0.0.1:{port}/docs")
             if report.awaiting_decision:
                 console.print(f"sign in as [bold]county[/] at http://127.0.0.1:{port}/signin to decide {', '.join(report.awaiting_decision)}; "
                               f"as [bold]finance[/] to pay the next month; as a merchant to take a payment")
-            alive = asyncio.create_task(keep_city_alive(casework, staff, population, report, pace_s), name="city-alive")
+            alive = [asyncio.create_task(keep_city_alive(casework, staff, population, report, pace_s), name="city-alive"),
+                     asyncio.create_task(keep_analytics_fresh(directory.store_path, root / "analytics", ANALYTICS_EVERY_S), name="analytics-export")]
             try:
                 await keep_serving(server, serving, serve_seconds, console)
             finally:
-                alive.cancel()
-                try:
-                    await alive
-                except asyncio.CancelledError:
-                    pass
+                for task in alive:
+                    task.cancel()
+                await asyncio.gather(*alive, return_exceptions=True)
     return report

@@ -4,6 +4,7 @@ Chinese or English. Charts are drawn in the browser by Apache ECharts from the p
 (``/static/vendor``); the block list refreshes itself with htmx. On a demo node (``DemoCity``) a
 visitor may sign in as a member and take steps (``web/actions.py``); elsewhere pages are read-only."""
 
+import asyncio
 import datetime
 import re
 import time
@@ -37,6 +38,23 @@ def format_time(time_ms: int) -> str:
 
 
 TEMPLATES.env.filters["beijing"] = format_time
+
+
+def read_analytics(folder: Path) -> dict[str, Any] | None:
+    """Every named question's answer from the analytics store, with the height exported (None
+    before the first export). DuckDB runs in a worker thread, off the node's event loop."""
+    from reliefledger.analytics.export import AnalyticsError, read_manifest
+    from reliefledger.analytics.queries import QUERIES, open_analytics, run_query
+
+    try:
+        connection = open_analytics(folder, threads=1)
+    except AnalyticsError:
+        return None
+    try:
+        tables = {name: run_query(connection, name) for name in QUERIES}
+    finally:
+        connection.close()
+    return {"height": read_manifest(folder)["height"], "tables": tables}
 
 
 def mount_dashboard(app: FastAPI, node: Node, city: DemoCity | None = None) -> None:
@@ -134,6 +152,12 @@ def create_dashboard_router(node: Node, city: DemoCity | None = None) -> APIRout
     @router.get("/reports-view", response_class=HTMLResponse)
     async def reports_view(request: Request, lang: str | None = None, level: str = Query("county", pattern="^(national|province|city|county)$")) -> HTMLResponse:
         return render(request, "reports.html", lang, page="reports", level=level, levels=VIEW_LEVELS, rows=get_overview(node.store, level, now_ms()))
+
+    @router.get("/analytics", response_class=HTMLResponse)
+    async def analytics(request: Request, lang: str | None = None) -> HTMLResponse:
+        folder = node.store.path.parent / "analytics"
+        answers = await asyncio.to_thread(read_analytics, folder)
+        return render(request, "analytics.html", lang, page="analytics", answers=answers, folder=str(folder))
 
     add_demo_actions(router, node, city, render, render_case, render_merchant)
     return router
