@@ -23,17 +23,36 @@ class Projection:
     to_rows: Callable[[str, dict[str, Any]], Iterator[Row]]
 
 
+def _get_step_height(case: dict[str, Any], action: str, after: int = 0) -> int | None:
+    """The height of the case's last ``action`` step above ``after`` (None when there is none)."""
+    heights = [step["height"] for step in case.get("steps", []) if step["action"] == action and step["height"] > after]
+    return max(heights) if heights else None
+
+
 def _case_rows(key: str, case: dict[str, Any]) -> Iterator[Row]:
     decision = case["decision"] or {}
     deadlines = case["deadlines"]
     assessment = case["assessment"] or {}
+    decided_height = _get_step_height(case, "decide")
+    review = case.get("review_assessment") or {}
     yield {"case_id": case["id"], "household": case["household"], "programme": case["programme"], "region": case["region"], "status": case["status"],
            "opened_ms": case["opened_ms"], "first_visit_ms": case["visits"][0]["time_ms"] if case["visits"] else None,
            "visits_by_county": sum(1 for visit in case["visits"] if visit.get("by_county")), "related_to_staff": case["related_to_staff"],
            "decided_ms": decision.get("time_ms"), "outcome": decision.get("outcome"), "decided_by": decision.get("by"),
            "monthly_benefit_fen": (case["enrolment"] or {}).get("monthly_benefit_fen", decision.get("monthly_benefit_fen")),
            "investigation_start_deadline_ms": deadlines.get("investigation_start"), "county_decision_deadline_ms": deadlines.get("county_decision"),
-           "whole_process_deadline_ms": deadlines.get("whole_process"), "eligible": assessment.get("eligible"), "updated_height": case["updated_height"]}
+           "whole_process_deadline_ms": deadlines.get("whole_process"), "eligible": assessment.get("eligible"), "updated_height": case["updated_height"],
+           "decided_height": decided_height, "review_eligible": review.get("eligible"),
+           "review_height": _get_step_height(case, "record_means_test", decided_height) if decided_height is not None and review else None,
+           "benefit_changed_height": _get_step_height(case, "change_benefit")}
+
+
+def _person_rows(key: str, person: dict[str, Any]) -> Iterator[Row]:
+    yield {"person": person["id"], "household": person["household"], "status": person["status"], "death_height": person.get("death_height")}
+
+
+def _household_rows(key: str, household: dict[str, Any]) -> Iterator[Row]:
+    yield {"household": household["id"], "region": household["region"], "status": household["status"], "members": len(household["members"])}
 
 
 def _answer_rows(key: str, case: dict[str, Any]) -> Iterator[Row]:
@@ -74,7 +93,11 @@ PROJECTIONS: tuple[Projection, ...] = (
         ("case_id", "VARCHAR"), ("household", "VARCHAR"), ("programme", "VARCHAR"), ("region", "VARCHAR"), ("status", "VARCHAR"), ("opened_ms", "BIGINT"),
         ("first_visit_ms", "BIGINT"), ("visits_by_county", "INTEGER"), ("related_to_staff", "BOOLEAN"), ("decided_ms", "BIGINT"), ("outcome", "VARCHAR"),
         ("decided_by", "VARCHAR"), ("monthly_benefit_fen", "BIGINT"), ("investigation_start_deadline_ms", "BIGINT"), ("county_decision_deadline_ms", "BIGINT"),
-        ("whole_process_deadline_ms", "BIGINT"), ("eligible", "BOOLEAN"), ("updated_height", "BIGINT")), _case_rows),
+        ("whole_process_deadline_ms", "BIGINT"), ("eligible", "BOOLEAN"), ("updated_height", "BIGINT"), ("decided_height", "BIGINT"),
+        ("review_eligible", "BOOLEAN"), ("review_height", "BIGINT"), ("benefit_changed_height", "BIGINT")), _case_rows),
+    Projection("persons", "registry/person/", (("person", "VARCHAR"), ("household", "VARCHAR"), ("status", "VARCHAR"), ("death_height", "BIGINT")), _person_rows),
+    Projection("households", "registry/household/", (("household", "VARCHAR"), ("region", "VARCHAR"), ("status", "VARCHAR"), ("members", "INTEGER")),
+               _household_rows),
     Projection("means_test_answers", "assistance/case/", (
         ("case_id", "VARCHAR"), ("kind", "VARCHAR"), ("record_id", "VARCHAR"), ("query_id", "VARCHAR"), ("response_ms", "BIGINT"), ("updated_height", "BIGINT")),
         _answer_rows),
