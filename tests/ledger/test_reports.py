@@ -42,6 +42,42 @@ def file(network: Network, report_id: str, signer: int = HOTLINE, *, category: s
     return reports(network, signer, "file", **args)
 
 
+def register_model(network: Network, model_id: str, signer: int = ANALYST, **changes):
+    args = {"model_id": model_id, "kind": "discovery_model", "version": "2026.11.1", "training_digest": digest("training"),
+            "parameters_digest": digest("parameters"), "evaluation": {"precision_bp": 8_100, "recall_bp": 7_300, "held_out_households": 20_000}, **changes}
+    return network.sign(signer, "register_model", args, contract="models")
+
+
+def test_models_are_put_in_service_and_every_alert_names_one(network: Network) -> None:
+    """Which version raised which alert: a model is registered with its digests and evaluation,
+    alerts must name one in service, and a retired model raises no more."""
+    assert network.run(
+        register_model(network, "rules-1", kind="anomaly_rules"),
+        register_model(network, "rules-1"),
+        register_model(network, "by-caseworker", signer=CASEWORKER),
+        register_model(network, "bad-1", evaluation={"precision_bp": "8100"}),
+        register_model(network, "bad-2", evaluation={}),
+        register_model(network, "bad-3", evaluation={"Precision": 1}),
+        register_model(network, "bad-4", kind="oracle"),
+        register_model(network, "bad-5", training_digest="not-a-digest"),
+        register_model(network, "bad-6", version="../1"),
+    ) == [OK, ResultCode.MODEL_EXISTS, ResultCode.NOT_AUTHORISED] + [ResultCode.INVALID_ARGUMENTS] * 6
+    model = network.state.get("models/model/rules-1")
+    assert model["status"] == "in_service" and model["evaluation"] == {"held_out_households": 20_000, "precision_bp": 8_100, "recall_bp": 7_300}
+    assert network.run(
+        file(network, "a1", ANALYST, category="fund_problem", channel="analytics", model_id="rules-1"),
+        file(network, "a2", ANALYST, category="fund_problem", channel="analytics"),
+        file(network, "a3", ANALYST, category="fund_problem", channel="analytics", model_id="nobody"),
+        file(network, "a4", CASEWORKER, category="fund_problem", model_id="rules-1"),
+    ) == [OK, ResultCode.INVALID_ARGUMENTS, ResultCode.MODEL_NOT_FOUND, ResultCode.INVALID_ARGUMENTS]
+    assert report(network, "a1")["model_id"] == "rules-1" and report(network, "a1")["holder"]["organisation"] == "finance"
+    retire = lambda signer, **args: network.sign(signer, "retire_model", {"model_id": "rules-1", **args}, contract="models")  # noqa: E731
+    assert network.run(retire(ANALYST), retire(CASEWORKER, reason="x"), retire(ANALYST, reason="replaced by rules-2"), retire(ANALYST, reason="again")) == [
+        ResultCode.INVALID_ARGUMENTS, ResultCode.NOT_AUTHORISED, OK, ResultCode.MODEL_RETIRED]
+    assert network.run_one(file(network, "a5", ANALYST, category="fund_problem", channel="analytics", model_id="rules-1")) is ResultCode.MODEL_RETIRED
+    assert report(network, "a1")["model_id"] == "rules-1"  # alerts already filed keep naming the version that raised them
+
+
 def report(network: Network, report_id: str) -> dict:
     return network.state.get(get_report_key(report_id))
 
@@ -164,8 +200,9 @@ def test_misconduct_is_never_routed_to_the_department_accused(network: Network) 
 
 def test_a_person_in_difficulty_becomes_an_outreach_task_for_the_township(network: Network) -> None:
     filed_at = network.next_time_ms()
+    assert network.run_one(register_model(network, "discovery-1")) is OK
     assert network.run(file(network, "p1", CASEWORKER, category="person_in_difficulty", urgency="urgent"),
-                       file(network, "p2", ANALYST, category="person_in_difficulty", channel="analytics")) == [OK, OK]
+                       file(network, "p2", ANALYST, category="person_in_difficulty", channel="analytics", model_id="discovery-1")) == [OK, OK]
     task = report(network, "p1")["outreach"]
     assert task == {"case_id": None, "outcome": None, "visit_commitment": None, "visit_due_ms": add_working_days(PACK.calendar, filed_at, 3), "visited_ms": None}
     assert report(network, "p2")["channel"] == "analytics" and report(network, "p2")["filed_by"] == "civil-affairs"

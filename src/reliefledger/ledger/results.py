@@ -105,6 +105,10 @@ class ResultCode(IntEnum):
     EVENT_NOT_FOUND = 711
     WRONG_EVENT_STATE = 712
 
+    MODEL_EXISTS = 720
+    MODEL_NOT_FOUND = 721
+    MODEL_RETIRED = 722
+
     @property
     def is_committed(self) -> bool:
         """True for the one code that means the transaction took effect."""

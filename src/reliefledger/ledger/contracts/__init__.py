@@ -6,7 +6,7 @@ Each contract module exposes ``ACTIONS``, a mapping from action name to a functi
 
 from typing import Any, Callable
 
-from reliefledger.ledger.contracts import assistance, catalog, membership, money, policy_packs, registry, relief, reports, vault_access
+from reliefledger.ledger.contracts import assistance, catalog, membership, models, money, policy_packs, registry, relief, reports, vault_access
 from reliefledger.ledger.contracts.context import TransactionContext
 
 Action = Callable[[TransactionContext, dict[str, Any]], None]
@@ -15,6 +15,7 @@ CONTRACTS: dict[str, dict[str, Action]] = {
     "assistance": assistance.ACTIONS,
     "catalog": catalog.ACTIONS,
     "membership": membership.ACTIONS,
+    "models": models.ACTIONS,
     "money": money.ACTIONS,
     "policy": policy_packs.ACTIONS,
     "registry": registry.ACTIONS,

@@ -35,6 +35,7 @@ from reliefledger.ledger.contracts.arguments import require_choice, require_fiel
 from reliefledger.ledger.contracts.assistance import get_case_key
 from reliefledger.ledger.contracts.authorisation import ADMIN, CASEWORKER, POLICY_ADMIN, require_role_in_region
 from reliefledger.ledger.contracts.context import TransactionContext
+from reliefledger.ledger.contracts.models import ANALYST, require_model_in_service
 from reliefledger.ledger.contracts.membership import get_organisation_key
 from reliefledger.ledger.contracts.policy_packs import get_current_pack
 from reliefledger.ledger.contracts.registry import DIGEST_PATTERN
@@ -52,8 +53,6 @@ OPEN_STATES = ("filed", "acknowledged", "in_progress")
 OUTREACH_OUTCOMES = ("application_opened", "referred", "not_needed")
 HOTLINE_OPERATOR = "hotline_operator"
 """Staff of the 12349 hotline desk, who file reports for callers."""
-ANALYST = "analyst"
-"""Staff who file the alerts of the analytics models (issue 9)."""
 REPORT_HANDLER = "report_handler"
 """Staff of a department who acknowledge, work on, refer and resolve the reports it holds."""
 HANDLERS = (REPORT_HANDLER, ADMIN)
@@ -119,7 +118,7 @@ def process_publish_rules(context: TransactionContext, args: dict[str, Any]) -> 
 def process_file(context: TransactionContext, args: dict[str, Any]) -> None:
     """File a report; it is routed, its first deadline starts, and for a person in difficulty the
     township's outreach task opens."""
-    require_fields(args, {"report_id", "region", "category", "urgency", "description_commitment"}, {"channel", "subject_organisation", "caller_commitment"})
+    require_fields(args, {"report_id", "region", "category", "urgency", "description_commitment"}, {"channel", "subject_organisation", "caller_commitment", "model_id"})
     rules = _require_rules(context.state)
     report_id = require_string(args, "report_id", IDENTIFIER_PATTERN)
     if context.state.get(get_report_key(report_id)) is not None:
@@ -136,6 +135,9 @@ def process_file(context: TransactionContext, args: dict[str, Any]) -> None:
         require_role_in_region(context, (HOTLINE_OPERATOR,), region)
     elif channel == "analytics":
         require_role_in_region(context, (ANALYST,), region)
+        require_model_in_service(context.state, args.get("model_id"))  # which version raised the alert
+    if "model_id" in args and channel != "analytics":
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, "only an alert (channel analytics) names a model")
     subject = _require_subject(context.state, args, category)
     now = context.environment.time_ms
     calendar = get_current_pack(context.state).calendar
@@ -144,7 +146,8 @@ def process_file(context: TransactionContext, args: dict[str, Any]) -> None:
         "acknowledged_ms": None, "category": category, "channel": channel, "deadline": None, "escalations": 0, "filed_ms": now,
         "caller_commitment": require_string(args, "caller_commitment", DIGEST_PATTERN) if "caller_commitment" in args else None,
         "description_commitment": require_string(args, "description_commitment", DIGEST_PATTERN), "filed_by": context.signer["organisation"],
-        "history": [{"event": "filed", "holder": holder, "time_ms": now}], "holder": holder, "id": report_id, "outcome": None, "outreach": None,
+        "history": [{"event": "filed", "holder": holder, "time_ms": now}], "holder": holder, "id": report_id, "model_id": args.get("model_id"), "outcome": None,
+        "outreach": None,
         "referrals": 0, "region": region, "resolved_ms": None, "status": "filed", "subject_organisation": subject,
         "transaction": context.envelope.id.hex(), "urgency": urgency,
     }

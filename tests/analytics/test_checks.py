@@ -1,0 +1,81 @@
+"""Each anomaly check on crafted projections: it raises the alert it exists for, with its evidence,
+and stays quiet just across each of its thresholds."""
+
+from pathlib import Path
+
+from reliefledger.analytics.checks import run_checks
+from reliefledger.analytics.export import get_schema, write_manifest, write_part
+from reliefledger.analytics.projections import PROJECTIONS
+from reliefledger.analytics.queries import open_analytics
+
+DAY_MS = 86_400_000
+
+
+def build_store(folder: Path, **tables: list[dict]) -> Path:
+    """An analytics folder holding exactly these rows (missing columns are null)."""
+    parts = {}
+    for projection in PROJECTIONS:
+        rows = tables.get(projection.table, [])
+        parts[projection.table] = []
+        if rows:
+            names = [name for name, _ in projection.columns]
+            full = [{**dict.fromkeys(names), **row, "_key": f"{projection.table}/{index}", "_height": 1} for index, row in enumerate(rows)]
+            write_part(folder / projection.table / "part-1.parquet", get_schema(projection), iter(full))
+            parts[projection.table] = ["part-1.parquet"]
+    write_manifest(folder, {"height": 1, "parts": parts})
+    return folder
+
+
+def alerts_of(folder: Path) -> list[tuple[str, str, int, tuple[str, ...]]]:
+    connection = open_analytics(folder)
+    try:
+        return [(alert.check, alert.subject, alert.weight, alert.evidence) for alert in run_checks(connection)]
+    finally:
+        connection.close()
+
+
+def account(account_id: str, kind: str, region: str = "110105001") -> dict:
+    return {"account_id": account_id, "kind": kind, "currency": "CNY-DC", "region": region}
+
+
+def transfer(transfer_id: str, code: int, debit: str, credit: str, amount: int, time_ms: int, height: int = 5, reference: str | None = None) -> dict:
+    return {"transfer_id": transfer_id, "code": code, "debit_account_id": debit, "credit_account_id": credit, "amount": amount, "posted_amount": amount,
+            "status": "posted", "pending_id": None, "reference": reference, "time_ms": time_ms, "height": height, "transaction": f"tx-{transfer_id}"}
+
+
+def test_cash_out_needs_three_wallets_round_sums_most_of_the_benefit_and_soon(tmp_path: Path) -> None:
+    accounts = [account("budget", "programme_budget"), *(account(name, "merchant") for name in ("bad", "odd", "two", "late")),
+                *(account(f"w{number}", "beneficiary_wallet") for number in range(12))]
+    transfers = [transfer(f"benefit-{number}", 101, "budget", f"w{number}", 50_000, 0) for number in range(12)]
+    transfers += [transfer(f"cash-{number}", 300, f"w{number}", "bad", 30_000, DAY_MS) for number in range(3)]  # 60 % in round hundreds, a day later
+    transfers += [transfer(f"odd-{number}", 300, f"w{number}", "odd", 29_900, DAY_MS) for number in range(3, 6)]  # not a round sum
+    transfers += [transfer(f"two-{number}", 300, f"w{number}", "two", 40_000, DAY_MS) for number in range(6, 8)]  # only two wallets
+    transfers += [transfer(f"late-{number}", 300, f"w{number}", "late", 40_000, 8 * DAY_MS) for number in range(8, 11)]  # after the window
+    transfers += [transfer("small", 300, "w11", "bad", 20_000, DAY_MS)]  # 40 %: an ordinary purchase
+    assert alerts_of(build_store(tmp_path, accounts=accounts, transfers=transfers)) == [("cash_out", "bad", 3, ("tx-cash-0", "tx-cash-1", "tx-cash-2"))]
+
+
+def case(case_id: str, household: str, **fields) -> dict:
+    return {"case_id": case_id, "household": household, "programme": "dibao", "region": "110105001", "status": "enrolled", "outcome": "approve",
+            "related_to_staff": False, "visits_by_county": 0, **fields}
+
+
+def test_paid_after_death_unless_the_benefit_changed_after_it(tmp_path: Path) -> None:
+    persons = [{"person": "p1", "household": "h1", "status": "deceased", "death_height": 10},
+               {"person": "p2", "household": "h2", "status": "deceased", "death_height": 10},
+               {"person": "p3", "household": "h3", "status": "alive", "death_height": None}]
+    cases = [case("c1", "h1"), case("c2", "h2", benefit_changed_height=11), case("c3", "h3")]
+    transfers = [transfer("before", 101, "budget", "b1", 100, 0, height=9, reference="c1"), transfer("after", 101, "budget", "b1", 100, 0, height=12, reference="c1"),
+                 transfer("changed", 101, "budget", "b2", 100, 0, height=12, reference="c2"), transfer("alive", 101, "budget", "b3", 100, 0, height=12, reference="c3")]
+    assert alerts_of(build_store(tmp_path, persons=persons, cases=cases, transfers=transfers)) == [("paid_after_death", "c1", 1, ("tx-after",))]
+
+
+def test_programmes_that_exclude_each_other_review_findings_and_staff_related_approvals(tmp_path: Path) -> None:
+    cases = [case("d1", "h1"), case("t1", "h1", programme="tekun"),  # both enrolled: an alert
+             case("d2", "h2"), case("t2", "h2", programme="tekun", status="refused"),
+             case("r1", "h3", review_eligible=False, review_height=20), case("r2", "h4", review_eligible=False, review_height=20, benefit_changed_height=21),
+             case("r3", "h5", review_eligible=True, review_height=20),
+             case("s1", "h6", related_to_staff=True, visits_by_county=0), case("s2", "h7", related_to_staff=True, visits_by_county=1)]
+    transfers = [transfer(f"pay-{name}", 101, "budget", "b", 100, 0, height=25, reference=name) for name in ("r1", "r2", "r3")]
+    assert alerts_of(build_store(tmp_path, cases=cases, transfers=transfers)) == [
+        ("assets_after_enrolment", "r1", 1, ("tx-pay-r1",)), ("exclusive_programmes", "h1", 2, ("d1", "t1")), ("staff_related_without_visit", "s1", 1, ("s1",))]
