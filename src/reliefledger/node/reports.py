@@ -19,7 +19,7 @@ from typing import Any
 from reliefledger.ledger.contracts.reports import STAT_FIELDS, get_region_prefix, get_report_key
 from reliefledger.ledger.errors import LedgerInputError
 from reliefledger.ledger.regions import REGION_LEVELS, get_ancestors, get_level, is_region_code, is_within
-from reliefledger.node.casework import Casework
+from reliefledger.node.casework import Casework, CaseworkError
 from reliefledger.node.staff import StaffMember
 
 AGE_BUCKETS_DAYS = (3, 7, 15, 30)
@@ -46,13 +46,22 @@ class ReportDesk:
     casework: Casework
 
     async def file(self, actor: StaffMember, *, region: str, category: str, urgency: str, description: dict[str, Any], channel: str = "member",
-                   subject_organisation: str | None = None, caller: dict[str, Any] | None = None) -> dict[str, Any]:
-        """File a report under a fresh unguessable id; answer the id and how to follow it."""
-        report_id = f"r{secrets.token_hex(16)}"
+                   subject_organisation: str | None = None, caller: dict[str, Any] | None = None, model_id: str | None = None,
+                   alert_id: str | None = None) -> dict[str, Any]:
+        """File a report under a fresh unguessable id (an alert under its own stable id, so the same
+        alert is filed once: again, the ledger answers ``report_exists``); answer the id and how to
+        follow it."""
+        if alert_id is not None and channel != "analytics":
+            raise CaseworkError("only an alert (channel analytics) brings its own id", code="invalid_arguments", status=400)
+        report_id = alert_id or f"r{secrets.token_hex(16)}"
+        if alert_id is not None and get_report(self.casework.node.store, alert_id) is not None:
+            raise CaseworkError(f"alert {alert_id} was filed already", code="report_exists", status=409)
         args: dict[str, Any] = {"report_id": report_id, "region": region, "category": category, "urgency": urgency, "channel": channel,
                                 "description_commitment": self.store_note(report_id, "report", description)}
         if subject_organisation is not None:
             args["subject_organisation"] = subject_organisation
+        if model_id is not None:
+            args["model_id"] = model_id
         if caller:
             args["caller_commitment"] = self.store_note(report_id, "report_caller", caller)
         transaction = await self.casework.submit(actor, "reports", "file", args)

@@ -30,6 +30,8 @@ class ReportIn(Strict):
     channel: Literal["member", "hotline", "analytics"] = "member"
     subject_organisation: str | None = Field(None, pattern=IDENTIFIER, description="For misconduct: the department accused")
     caller: dict[str, Any] | None = Field(None, description="A hotline caller's contact, if they give one; kept in the vault. Omit to stay anonymous")
+    model_id: str | None = Field(None, pattern=IDENTIFIER, description="For an alert (channel analytics): the model in service that raised it")
+    alert_id: str | None = Field(None, pattern=IDENTIFIER, description="For an alert: its stable id, used as the report id, so an alert is filed once")
 
 
 class OutcomeIn(Strict):
@@ -61,7 +63,8 @@ def create_reports_router(casework: Casework, staff: StaffDirectory) -> APIRoute
     async def file_report(body: ReportIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
         """File a report (a hotline operator files for a caller with ``channel: hotline``)."""
         return await desk.file(actor, region=body.region, category=body.category, urgency=body.urgency, description=body.description,
-                               channel=body.channel, subject_organisation=body.subject_organisation, caller=body.caller)
+                               channel=body.channel, subject_organisation=body.subject_organisation, caller=body.caller, model_id=body.model_id,
+                               alert_id=body.alert_id)
 
     @router.post("/reports/{report_id}/acknowledge")
     async def acknowledge(report_id: str, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:

@@ -1,0 +1,82 @@
+"""From the ledger to a person's queue: a death is recorded, the next month's run still pays the
+household's unchanged benefit, the export and the checks find it, the rule set is put in service
+on the ledger, the alert is filed once as a report naming it, and a person at finance decides."""
+
+import asyncio
+import io
+import socket
+from pathlib import Path
+
+from rich.console import Console
+
+from reliefledger.analytics.alerts import file_alerts, get_rules_parameters_digest, put_rules_in_service
+from reliefledger.analytics.checks import Alert, run_checks
+from reliefledger.analytics.export import export_projections
+from reliefledger.analytics.queries import open_analytics
+from reliefledger.ledger.contracts.reports import get_report_key
+from reliefledger.node.desk import admit_staff, open_desk
+from reliefledger.node.directory import ChainDirectory
+from reliefledger.node.reports import ReportDesk
+from reliefledger.node.runtime import open_node, read_clock_ms
+from reliefledger.node.staff import StaffDirectory
+from reliefledger.sim.scenario import pay_month, run_city_demo
+
+
+def find_free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_payment_after_a_recorded_death_becomes_a_task_that_a_person_decides(tmp_path: Path) -> None:
+    root = tmp_path / "city"
+    asyncio.run(run_city_demo(root, households=40, port=find_free_port(), serve_seconds=0, console=Console(file=io.StringIO()),
+                              extend_app=lambda app, node, city: None, pace_s=60))
+    directory = ChainDirectory(root)
+
+    async def scenario() -> tuple:
+        async with open_node(directory, clock_ms=read_clock_ms) as node:
+            with open_desk(directory, node, directory.read_settings(), clock_ms=read_clock_ms) as casework:
+                staff = StaffDirectory(directory)
+                await admit_staff(directory, node, organisation="civil-affairs", label="analyst", roles=["analyst"], region="110000")
+                enrolled = next(case for _, case in node.store.iterate_state_prefix("assistance/case/")
+                                if case["status"] == "enrolled" and len(node.store.get(f"registry/household/{case['household']}")["members"]) >= 2)
+                household = node.store.get(f"registry/household/{enrolled['household']}")
+                await admit_staff(directory, node, organisation="finance", label="finance-desk", roles=["report_handler"], region=enrolled["region"][:6])
+                deceased = next(member for member in household["members"] if member != household["head"])
+                await casework.change_household(staff.get("cw"), "record_death", {"person": deceased})
+                runs = sorted(key.rsplit("/", 1)[1] for key, _ in node.store.iterate_state_prefix("money/run/dibao/110000/"))
+                year, month = int(runs[-1][:4]), int(runs[-1][5:])
+                await pay_month(node, staff.get("finance").key, f"{year + month // 12}-{month % 12 + 1:02d}")  # the benefit was not changed: paid as before
+                export_projections(directory.store_path, root / "alerts-store")
+                connection = open_analytics(root / "alerts-store")
+                alerts = run_checks(connection)
+                connection.close()
+                analyst = staff.get("analyst")
+                await put_rules_in_service(casework, analyst, "rules-2026-11", calibration_digest="ab" * 32, evaluation={"recall_bp": 10_000, "precision_bp": 10_000})
+                first = await file_alerts(casework, analyst, alerts, "rules-2026-11", fallback_region="110000")
+                again = await file_alerts(casework, analyst, alerts, "rules-2026-11", fallback_region="110000")
+                filed = node.store.get(get_report_key(first.filed[0])) if first.filed else None
+                subject = node.suite.compute_hash(f"reliefledger.report/{first.filed[0]}".encode()).hex()
+                (entry,) = [entry for entry in casework.vault.list_records(subject) if entry.commitment == filed["description_commitment"]]
+                note = casework.vault.get(entry.record_id).record
+                desk = ReportDesk(casework)
+                handler = staff.get("finance-desk")
+                await desk.step(handler, "acknowledge", first.filed[0])
+                resolved = await desk.step(handler, "resolve", first.filed[0], outcome="confirmed",
+                                           outcome_commitment=desk.store_note(first.filed[0], "report_outcome", {"reasons": ["the member died; benefit to be recalculated"]}))
+                await casework.submit(analyst, "models", "retire_model", {"model_id": "rules-2026-11", "reason": "replaced"})
+                after_retirement = await file_alerts(casework, analyst, [Alert("paid_after_death", "another-case", "110105", 1, ("x",))],
+                                                     "rules-2026-11", fallback_region="110000")
+                model = node.store.get("models/model/rules-2026-11")
+                return enrolled, alerts, first, again, filed, note, resolved, model, after_retirement
+
+    enrolled, alerts, first, again, filed, note, resolved, model, after_retirement = asyncio.run(scenario())
+    found = [alert for alert in alerts if alert.check == "paid_after_death"]
+    assert [alert.subject for alert in found] == [enrolled["id"]] and len(found[0].evidence) == 1  # the month paid after the death, and only it
+    assert first.filed == [alert.alert_id for alert in alerts] and again.already_filed == first.filed and not again.filed
+    assert filed["channel"] == "analytics" and filed["model_id"] == "rules-2026-11" and filed["holder"]["organisation"] == "finance"
+    assert note["alert"]["evidence"] == list(found[0].evidence) and note["alert"]["check"] == "paid_after_death"  # the evidence travels with the task
+    assert resolved["report"]["status"] == "resolved" and resolved["report"]["outcome"]["code"] == "confirmed"  # a person decided
+    assert model["parameters_digest"] == get_rules_parameters_digest() and model["status"] == "retired"
+    assert not after_retirement.filed and [reason.split(":")[0] for reason in after_retirement.refused.values()] == ["model_retired"]  # a retired model raises no more
