@@ -66,3 +66,39 @@ async def file_alerts(casework: Casework, analyst: StaffMember, alerts: list[Ale
             else:
                 report.refused[alert.alert_id] = f"{error.code}: {error}"
     return report
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A household the discovery model scored: its pseudonym, township, score and top reasons."""
+
+    household: str
+    township: str
+    score: float
+    reasons: tuple[str, ...]
+
+    def get_task_id(self, model_id: str) -> str:
+        """Stable per model and household: the same model never opens two tasks for one household."""
+        return "outreach-" + hashlib.sha256(f"{model_id}|{self.household}".encode()).hexdigest()[:24]
+
+
+async def file_outreach_tasks(casework: Casework, analyst: StaffMember, candidates: list[Candidate], model_id: str) -> FilingReport:
+    """Open a township outreach task (a ``person_in_difficulty`` report through the analytics
+    channel) for each candidate, with the score and reasons in the vault; the visit and its
+    outcome are people's work (``record_outreach``)."""
+    desk = ReportDesk(casework)
+    report = FilingReport()
+    for candidate in candidates:
+        task_id = candidate.get_task_id(model_id)
+        try:
+            await desk.file(analyst, region=candidate.township, category="person_in_difficulty", urgency="normal",
+                            description={"household": candidate.household, "score_bp": round(candidate.score * 10_000), "reasons": list(candidate.reasons),
+                                         "model_id": model_id},
+                            channel="analytics", model_id=model_id, alert_id=task_id)
+            report.filed.append(task_id)
+        except CaseworkError as error:
+            if error.code == "report_exists":
+                report.already_filed.append(task_id)
+            else:
+                report.refused[task_id] = f"{error.code}: {error}"
+    return report
