@@ -52,6 +52,8 @@ DAY_MS = 86_400_000
 ORGANISATIONS = ("civil-affairs", *AGENCY_RESOURCES, "central-bank", "finance", "discipline-inspection", "emergency-management")
 REPORT_CATEGORIES = ("service_failure", "person_in_difficulty", "fund_problem")
 MEANS_TEST_CHUNK = 200
+POPULATION_SEED = 2026
+"""The demo city's population (a held-out city for evaluating the checks uses another seed)."""
 BUDGET_MONTHS = 12
 """The programme's budgets are funded for a year of the month's payments."""
 AWAITING_SHARE = 50
@@ -457,7 +459,7 @@ def _list_wallet_households(node: Node, report: CityReport, count: int = 8) -> l
 
 
 async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds: float, console: Any, extend_app: Callable[[Any, Any, DemoCity], None],
-                        pace_s: float = 5.0) -> CityReport:
+                        pace_s: float = 5.0, seed: int = POPULATION_SEED) -> CityReport:
     """Found the city's chain, build its first months with progress shown, then serve the API, the
     desk and the dashboard on the embedded node until Ctrl+C (or for ``serve_seconds``)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -474,7 +476,7 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
     clock = {"now": start_ms, "simulated": True}
     directory = initialise_directory(root, suite_name="ed25519-sha256", organisation_ids=list(ORGANISATIONS), region="110000", chain_id="reliefledger-city",
                                      time_ms=start_ms - 1000, settings=NodeSettings(port=port, block_wait_ms_max=5))
-    population = generate_population(seed=2026, households=households)
+    population = generate_population(seed=seed, households=households)
 
     def clock_ms() -> int:
         return clock["now"] if clock["simulated"] else max(clock["now"], read_clock_ms())
@@ -483,7 +485,8 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
         with open_desk(directory, node, directory.read_settings(), clock_ms=clock_ms) as casework:
             with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
                 task = progress.add_task(f"a city of {households} households", total=None)
-                report = await build_city(directory, node, casework, population, clock, progress=lambda step: progress.update(task, description=step))
+                report = await build_city(directory, node, casework, population, clock, progress=lambda step: progress.update(task, description=step),
+                                          seed=seed)
             clock["simulated"] = False
             from reliefledger.analytics.export import export_projections
 
