@@ -151,7 +151,19 @@ def test_the_command_line(city: Path, tmp_path: Path) -> None:
     assert sum(row["cases"] for row in rows if row["programme"] == "dibao") == independent_figures(city)["coverage"]["dibao"]
     as_csv = run_cli("analytics", "query", city, "flows", "--out", out, "--format", "csv")
     assert as_csv.stdout.splitlines()[0] == "from_kind,to_kind,category,transfers,amount_fen"
+    alerts = run_cli("analytics", "alerts", city, "--out", out, "--format", "json")
+    assert alerts.returncode == 0 and isinstance(json.loads(alerts.stdout), list), alerts.stderr
+    unreachable = run_cli("analytics", "file-alerts", city, "--out", out, "--model-id", "rules-1", "--token", "t", "--node", "http://127.0.0.1:9")
+    if json.loads(alerts.stdout):
+        assert unreachable.returncode == 1 and "cannot reach the node" in unreachable.stderr and "Traceback" not in unreachable.stderr
+    else:  # nothing to file: the node is not even asked
+        assert unreachable.returncode == 0 and "alerts filed 0, already filed 0, refused 0" in unreachable.stdout
+    evaluated = run_cli("analytics", "discovery-evaluate", "--households", 300, "--json")
+    figures = json.loads(evaluated.stdout)
+    assert evaluated.returncode == 0 and figures["households"] == 300 and 0 <= figures["precision"] <= 1 and len(figures["parameters_digest"]) == 64
     for arguments, message in ((("query", city, "everything", "--out", out), "no query"), (("query", city, "flows", "--out", out, "--format", "xml"), "--format is"),
+                               (("alerts", city, "--out", out, "--format", "xml"), "--format is"),
+                               (("discovery-evaluate", "--train-seed", 5, "--test-seed", 5), "seeds differ"),
                                (("compact", city, "people", "--out", out), "no table"), (("export", tmp_path / "nowhere"), "")):
         bad = run_cli("analytics", *arguments)
         assert bad.returncode != 0 and message in bad.stderr and "Traceback" not in bad.stderr, (arguments, bad.stderr)

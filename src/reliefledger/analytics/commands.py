@@ -95,3 +95,103 @@ def compact_command(directory: Path = typer.Argument(..., help="Chain folder"), 
     except (AnalyticsError, OSError) as error:
         fail(str(error))
     console.print(f"[green]compacted[/] {table}: {kept} rows in one part")
+
+
+def _read_alerts(directory: Path, out: Optional[Path]) -> list:
+    from reliefledger.analytics.checks import run_checks
+    from reliefledger.analytics.export import AnalyticsError
+    from reliefledger.analytics.queries import open_analytics
+
+    try:
+        connection = open_analytics(get_folder(directory, out))
+    except AnalyticsError as error:
+        fail(str(error))
+    try:
+        return run_checks(connection)
+    finally:
+        connection.close()
+
+
+@analytics_app.command("alerts")
+def alerts_command(directory: Path = typer.Argument(..., help="Chain folder"),
+                   out: Optional[Path] = typer.Option(None, help="Analytics folder (default: DIR/analytics)"),
+                   file_format: str = typer.Option("table", "--format", help="table or json")) -> None:
+    """Run every anomaly check over the exported store and print the alerts with their evidence."""
+    if file_format not in ("table", "json"):
+        fail("--format is table or json")
+    alerts = _read_alerts(directory, out)
+    if file_format == "json":
+        sys.stdout.write(json.dumps([alert.to_json() for alert in alerts], ensure_ascii=False) + "\n")
+        return
+    table = Table("alert", "check", "subject", "region", "weight", "evidence")
+    for alert in alerts:
+        table.add_row(alert.alert_id, alert.check, alert.subject, alert.region, str(alert.weight), ", ".join(alert.evidence[:3]) + (" …" if len(alert.evidence) > 3 else ""))
+    console.print(table)
+    console.print(f"{len(alerts)} alerts; none decides anything: `analytics file-alerts` opens a task for a person per alert")
+
+
+@analytics_app.command("file-alerts")
+def file_alerts_command(directory: Path = typer.Argument(..., help="Chain folder"),
+                        model_id: str = typer.Option(..., help="The rule set in service on the ledger that raised the alerts"),
+                        token: str = typer.Option(..., "--token", envvar="RELIEFLEDGER_TOKEN", help="An analyst's API token (or set RELIEFLEDGER_TOKEN)"),
+                        node_url: Optional[str] = typer.Option(None, "--node", help="Node address (default: http://127.0.0.1:8000)"),
+                        region: str = typer.Option("110000", help="Region for an alert whose subject has none"),
+                        out: Optional[Path] = typer.Option(None, help="Analytics folder (default: DIR/analytics)")) -> None:
+    """File each alert once as a report in a person's queue (through the desk API, channel analytics)."""
+    import httpx
+
+    from reliefledger.analytics.alerts import ALERT_CATEGORY
+
+    alerts = _read_alerts(directory, out)
+    counts = {"filed": 0, "already_filed": 0, "refused": 0}
+    try:
+        with httpx.Client(base_url=node_url or "http://127.0.0.1:8000", timeout=60, headers={"authorization": f"Bearer {token}"}) as client:
+            for alert in alerts:
+                response = client.post("/v1/reports", json={"region": alert.region or region, "category": ALERT_CATEGORY, "urgency": "normal",
+                                                            "description": {"alert": alert.to_json(), "model_id": model_id}, "channel": "analytics",
+                                                            "model_id": model_id, "alert_id": alert.alert_id})
+                answer = response.json()
+                if response.status_code < 300:
+                    counts["filed"] += 1
+                elif answer.get("code") == "report_exists":
+                    counts["already_filed"] += 1
+                else:
+                    counts["refused"] += 1
+                    errors.print(f"{alert.alert_id}: {answer.get('code')}: {answer.get('message')} (HTTP {response.status_code})")
+    except httpx.HTTPError as error:
+        fail(f"cannot reach the node: {error}")
+    console.print(f"alerts filed {counts['filed']}, already filed {counts['already_filed']}, refused {counts['refused']}")
+    if counts["refused"]:
+        raise typer.Exit(1)
+
+
+@analytics_app.command("discovery-evaluate")
+def discovery_evaluate_command(train_seed: int = typer.Option(101, help="Seed of the synthetic population the model is trained on"),
+                               test_seed: int = typer.Option(202, help="Seed of the held-out population it is evaluated on"),
+                               households: int = typer.Option(20_000, help="Households in each population"),
+                               as_json: bool = typer.Option(False, "--json", help="Print only the JSON figures")) -> None:
+    """Train the discovery model on one synthetic population and evaluate it on another (ground truth)."""
+    from reliefledger.analytics.discovery import build_matrix, evaluate, is_in_hardship, train
+    from reliefledger.policy_files import get_default_policy_path, read_policy_pack
+    from reliefledger.sim.population import HOUSEHOLDS_MAX, generate_population
+
+    if not 100 <= households <= HOUSEHOLDS_MAX or train_seed == test_seed:
+        fail(f"--households is 100 to {HOUSEHOLDS_MAX:,} and the two seeds differ")
+    import numpy
+
+    _, pack = read_policy_pack(get_default_policy_path())
+    time_ms = 1_769_904_000_000
+    data = []
+    for seed in (train_seed, test_seed):
+        with console.status(f"population {seed}: {households} households, signals and truth"):
+            population = generate_population(seed=seed, households=households)
+            data.append((population.households, build_matrix(population.households),
+                         numpy.array([is_in_hardship(household, pack, time_ms) for household in population.households])))
+    (_, matrix, labels), (held_out, test_matrix, truth) = data
+    model = train(matrix, labels)
+    figures = {"train_seed": train_seed, "test_seed": test_seed, "training_digest": model.training_digest, "parameters_digest": model.parameters_digest,
+               **evaluate(model, test_matrix, truth, [household.township[:6] for household in held_out])}
+    if as_json:
+        sys.stdout.write(json.dumps(figures) + "\n")
+    else:
+        console.print_json(data=figures)
