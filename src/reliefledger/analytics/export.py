@@ -109,10 +109,18 @@ def export_projections(store_path: Path, folder: Path, progress: Callable[[str, 
                 raise AnalyticsError(f"the store is at height {tip}, below the {manifest['height']} already exported: is this the same chain?")
             if tip == manifest["height"]:
                 return report
+            cache: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
+
+            def lookup(key: str, fields: tuple[str, ...]) -> dict[str, Any]:
+                if (key, fields) not in cache:
+                    record = store.get(key) or {}
+                    cache[(key, fields)] = {name: record.get(name) for name in fields} if record else {}
+                return cache[(key, fields)]
+
             for projection in PROJECTIONS:
                 name = f"part-{manifest['height'] + 1:012d}-{tip:012d}.parquet"
                 changed = store.iterate_state_changed(projection.prefix, manifest["height"], tip)
-                rows = (dict(row, _key=key, _height=height) for key, record, height in changed for row in projection.to_rows(key, record))
+                rows = (dict(row, _key=key, _height=height) for key, record, height in changed for row in projection.to_rows(key, record, lookup))
                 count = write_part(folder / projection.table / name, get_schema(projection), rows)
                 report.rows[projection.table] = count
                 if count:

@@ -10,17 +10,21 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 Row = dict[str, Any]
+Lookup = Callable[[str, tuple[str, ...]], dict[str, Any]]
+"""Reads named fields of another record of the same snapshot by state key (an empty dict when the
+record is absent); the export caches only those fields."""
 
 
 @dataclass(frozen=True)
 class Projection:
     """One analytics table: the state prefix it comes from, its columns and DuckDB types, and how
-    a record becomes rows."""
+    a record becomes rows (reading, where a row carries them, facts of other records: a transfer
+    carries the kinds of its accounts, so the money flows need no join over millions of rows)."""
 
     table: str
     prefix: str
     columns: tuple[tuple[str, str], ...]
-    to_rows: Callable[[str, dict[str, Any]], Iterator[Row]]
+    to_rows: Callable[[str, dict[str, Any], Lookup], Iterator[Row]]
 
 
 def _get_step_height(case: dict[str, Any], action: str, after: int = 0) -> int | None:
@@ -29,7 +33,7 @@ def _get_step_height(case: dict[str, Any], action: str, after: int = 0) -> int |
     return max(heights) if heights else None
 
 
-def _case_rows(key: str, case: dict[str, Any]) -> Iterator[Row]:
+def _case_rows(key: str, case: dict[str, Any], lookup: Lookup) -> Iterator[Row]:
     decision = case["decision"] or {}
     deadlines = case["deadlines"]
     assessment = case["assessment"] or {}
@@ -47,41 +51,44 @@ def _case_rows(key: str, case: dict[str, Any]) -> Iterator[Row]:
            "benefit_changed_height": _get_step_height(case, "change_benefit")}
 
 
-def _person_rows(key: str, person: dict[str, Any]) -> Iterator[Row]:
+def _person_rows(key: str, person: dict[str, Any], lookup: Lookup) -> Iterator[Row]:
     yield {"person": person["id"], "household": person["household"], "status": person["status"], "death_height": person.get("death_height")}
 
 
-def _household_rows(key: str, household: dict[str, Any]) -> Iterator[Row]:
+def _household_rows(key: str, household: dict[str, Any], lookup: Lookup) -> Iterator[Row]:
     yield {"household": household["id"], "region": household["region"], "status": household["status"], "members": len(household["members"])}
 
 
-def _answer_rows(key: str, case: dict[str, Any]) -> Iterator[Row]:
+def _answer_rows(key: str, case: dict[str, Any], lookup: Lookup) -> Iterator[Row]:
     for kind, assessment in (("application", case["assessment"]), ("review", case.get("review_assessment"))):
         for answer in (assessment or {}).get("answers", []):
             yield {"case_id": case["id"], "kind": kind, "record_id": answer["record_id"], "query_id": answer["query_id"], "response_ms": answer.get("response_ms"),
                    "updated_height": case["updated_height"]}
 
 
-def _answer_record_rows(key: str, record: dict[str, Any]) -> Iterator[Row]:
+def _answer_record_rows(key: str, record: dict[str, Any], lookup: Lookup) -> Iterator[Row]:
     yield {"record_id": record["record_id"], "agency": record["agency"], "requester": record["requester"], "resource": record["resource"],
            "queries": len(record["answers"]), "refused": sum(1 for entry in record["answers"].values() if entry["outcome"] == "refused"),
            "time_ms": record["time_ms"], "height": record["height"]}
 
 
-def _account_rows(key: str, account: dict[str, Any]) -> Iterator[Row]:
+def _account_rows(key: str, account: dict[str, Any], lookup: Lookup) -> Iterator[Row]:
     yield {"account_id": account["id"], "kind": account["kind"], "currency": account["currency"], "holder": account.get("holder"),
            "region": account.get("region"), "category": account.get("category"), "wallet_class": account.get("wallet_class"),
            "earmarked": account.get("earmark") is not None, "credits_posted": account["credits_posted"], "debits_posted": account["debits_posted"]}
 
 
-def _transfer_rows(key: str, transfer: dict[str, Any]) -> Iterator[Row]:
+def _transfer_rows(key: str, transfer: dict[str, Any], lookup: Lookup) -> Iterator[Row]:
+    debit = lookup(f"money/account/{transfer['debit_account_id']}", ("kind",))
+    credit = lookup(f"money/account/{transfer['credit_account_id']}", ("kind", "category"))
     yield {"transfer_id": transfer["id"], "code": transfer["code"], "debit_account_id": transfer["debit_account_id"],
-           "credit_account_id": transfer["credit_account_id"], "amount": transfer["amount"], "posted_amount": transfer["posted_amount"],
+           "credit_account_id": transfer["credit_account_id"], "debit_kind": debit.get("kind"), "credit_kind": credit.get("kind"),
+           "credit_category": credit.get("category"), "amount": transfer["amount"], "posted_amount": transfer["posted_amount"],
            "status": transfer["status"], "pending_id": transfer["pending_id"], "reference": transfer["reference"], "time_ms": transfer["time_ms"],
            "height": transfer["height"], "transaction": transfer.get("transaction")}
 
 
-def _report_rows(key: str, report: dict[str, Any]) -> Iterator[Row]:
+def _report_rows(key: str, report: dict[str, Any], lookup: Lookup) -> Iterator[Row]:
     yield {"report_id": report["id"], "region": report["region"], "category": report["category"], "urgency": report["urgency"], "channel": report["channel"],
            "status": report["status"], "holder_organisation": report["holder"]["organisation"], "holder_region": report["holder"]["region"],
            "filed_ms": report["filed_ms"], "acknowledged_ms": report["acknowledged_ms"], "resolved_ms": report["resolved_ms"],
@@ -108,7 +115,8 @@ PROJECTIONS: tuple[Projection, ...] = (
         ("account_id", "VARCHAR"), ("kind", "VARCHAR"), ("currency", "VARCHAR"), ("holder", "VARCHAR"), ("region", "VARCHAR"), ("category", "VARCHAR"),
         ("wallet_class", "VARCHAR"), ("earmarked", "BOOLEAN"), ("credits_posted", "BIGINT"), ("debits_posted", "BIGINT")), _account_rows),
     Projection("transfers", "money/transfer/", (
-        ("transfer_id", "VARCHAR"), ("code", "INTEGER"), ("debit_account_id", "VARCHAR"), ("credit_account_id", "VARCHAR"), ("amount", "BIGINT"),
+        ("transfer_id", "VARCHAR"), ("code", "INTEGER"), ("debit_account_id", "VARCHAR"), ("credit_account_id", "VARCHAR"), ("debit_kind", "VARCHAR"),
+        ("credit_kind", "VARCHAR"), ("credit_category", "VARCHAR"), ("amount", "BIGINT"),
         ("posted_amount", "BIGINT"), ("status", "VARCHAR"), ("pending_id", "VARCHAR"), ("reference", "VARCHAR"), ("time_ms", "BIGINT"), ("height", "BIGINT"),
         ("transaction", "VARCHAR")), _transfer_rows),
     Projection("reports", "reports/report/", (

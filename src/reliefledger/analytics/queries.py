@@ -20,12 +20,9 @@ QUERIES: dict[str, str] = {
         SELECT region, programme, count(*) AS cases, sum(monthly_benefit_fen) AS monthly_benefit_fen
         FROM cases WHERE status IN ('enrolled', 'completed', 'paid_first') GROUP BY ALL ORDER BY ALL""",
     "flows": """
-        SELECT debit.kind AS from_kind, credit.kind AS to_kind, coalesce(credit.category, '') AS category,
-               count(*) AS transfers, sum(transfer.posted_amount) AS amount_fen
-        FROM transfers AS transfer
-        JOIN accounts AS debit ON debit.account_id = transfer.debit_account_id
-        JOIN accounts AS credit ON credit.account_id = transfer.credit_account_id
-        WHERE transfer.status = 'posted' AND transfer.pending_id IS NULL
+        SELECT debit_kind AS from_kind, credit_kind AS to_kind, coalesce(credit_category, '') AS category,
+               count(*) AS transfers, sum(posted_amount) AS amount_fen
+        FROM transfers WHERE status = 'posted' AND pending_id IS NULL
         GROUP BY ALL ORDER BY amount_fen DESC, from_kind, to_kind, category""",
     "timeliness": """
         SELECT programme, region, count(*) AS cases,
