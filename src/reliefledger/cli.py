@@ -894,6 +894,10 @@ from reliefledger.analytics.commands import analytics_app  # noqa: E402  (a sub-
 
 app.add_typer(analytics_app, name="analytics")
 
+from reliefledger.sim.commands import sim_app  # noqa: E402  (a sub-app in its own module)
+
+app.add_typer(sim_app, name="sim")
+
 
 def main() -> None:
     """Entry point for ``python -m reliefledger``."""
