@@ -49,9 +49,15 @@ def peak_memory_mb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
+def flat(values: object) -> pyarrow.Array:
+    """One contiguous Arrow array (Arrow may hand back a chunked one for large inputs)."""
+    array = values if isinstance(values, (pyarrow.Array, pyarrow.ChunkedArray)) else pyarrow.array(values)
+    return array.combine_chunks() if isinstance(array, pyarrow.ChunkedArray) else array
+
+
 def ids(prefix: str, numbers: numpy.ndarray) -> pyarrow.Array:
     """``prefix<number>`` strings, built in Arrow's C++ (no Python string per row)."""
-    return pyarrow.compute.binary_join_element_wise(pyarrow.scalar(prefix), pyarrow.array(numbers).cast(pyarrow.string()), "")
+    return flat(pyarrow.compute.binary_join_element_wise(pyarrow.scalar(prefix), flat(numbers).cast(pyarrow.string()), ""))
 
 
 def write_table(folder: Path, table: str, columns: dict[str, object], heights: pyarrow.Array | None = None) -> None:
@@ -66,8 +72,7 @@ def write_table(folder: Path, table: str, columns: dict[str, object], heights: p
         elif field.name == "_height":
             arrays.append(heights if heights is not None else pyarrow.array(numpy.ones(length, dtype=numpy.int64)))
         elif field.name in columns:
-            arrays.append(pyarrow.array(columns[field.name], type=field.type) if not isinstance(columns[field.name], pyarrow.Array)
-                          else columns[field.name].cast(field.type))
+            arrays.append(flat(columns[field.name]).cast(field.type))
         else:
             arrays.append(pyarrow.nulls(length, type=field.type))
     (folder / table).mkdir(parents=True, exist_ok=True)
@@ -118,7 +123,7 @@ def build_year(folder: Path, households: int, rng: numpy.random.Generator) -> in
     wallet = numbers % 3 == 0
     merchants = 2_000
     write_table(folder, "accounts", {
-        "account_id": pyarrow.concat_arrays([ids("a", numbers), ids("m", numpy.arange(merchants)), pyarrow.array(["budget"])]),
+        "account_id": pyarrow.concat_arrays([ids("a", numbers), ids("m", numpy.arange(merchants)), flat(["budget"])]),
         "kind": numpy.concatenate([numpy.where(wallet, "beneficiary_wallet", "beneficiary_bank_account"), numpy.full(merchants, "merchant"), ["programme_budget"]]),
         "region": numpy.concatenate([region, REGIONS[numpy.arange(merchants) % len(REGIONS)], ["110000"]])})
     paid = numpy.flatnonzero(enrolled)
@@ -136,7 +141,7 @@ def build_year(folder: Path, households: int, rng: numpy.random.Generator) -> in
     rows = len(benefit_rows) + len(spend_wallet)
     write_table(folder, "transfers", {
         "transfer_id": ids("t", numpy.arange(rows)), "code": numpy.concatenate([numpy.full(len(benefit_rows), 101), numpy.full(len(spend_wallet), 300)]),
-        "debit_account_id": pyarrow.concat_arrays([pyarrow.array(numpy.full(len(benefit_rows), "budget")), ids("a", spend_wallet)]),
+        "debit_account_id": pyarrow.concat_arrays([flat(numpy.full(len(benefit_rows), "budget")), ids("a", spend_wallet)]),
         "credit_account_id": pyarrow.concat_arrays([ids("a", benefit_rows), ids("m", merchant)]),
         "debit_kind": numpy.concatenate([numpy.full(len(benefit_rows), "programme_budget"), numpy.full(len(spend_wallet), "beneficiary_wallet")]),
         "credit_kind": numpy.concatenate([numpy.where(benefit_rows % 3 == 0, "beneficiary_wallet", "beneficiary_bank_account"), numpy.full(len(spend_wallet), "merchant")]),
@@ -186,7 +191,7 @@ def queries(folder: Path, households: int, payments: int, repeats: int) -> dict:
                        "time_ms": pyarrow.array(START_MS + rng.integers(0, 365 * DAY_MS, count)), "height": pyarrow.array(rng.integers(1, 10_000, count)),
                        "transaction": ids("x", numbers)}
             columns["posted_amount"] = columns["amount"]
-            arrays = [columns[field.name].cast(field.type) if field.name in columns else
+            arrays = [flat(columns[field.name]).cast(field.type) if field.name in columns else
                       (ids("transfers/", numbers) if field.name == "_key" else pyarrow.array(numpy.ones(count, dtype=numpy.int64)) if field.name == "_height"
                        else pyarrow.nulls(count, field.type)) for field in schema]
             writer.write_table(pyarrow.Table.from_arrays(arrays, schema=schema))
