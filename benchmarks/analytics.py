@@ -146,6 +146,8 @@ def build_year(folder: Path, households: int, rng: numpy.random.Generator) -> in
         "debit_kind": numpy.concatenate([numpy.full(len(benefit_rows), "programme_budget"), numpy.full(len(spend_wallet), "beneficiary_wallet")]),
         "credit_kind": numpy.concatenate([numpy.where(benefit_rows % 3 == 0, "beneficiary_wallet", "beneficiary_bank_account"), numpy.full(len(spend_wallet), "merchant")]),
         "credit_category": numpy.concatenate([numpy.full(len(benefit_rows), None), numpy.full(len(spend_wallet), "food")]),
+        "flow": numpy.concatenate([numpy.where(benefit_rows % 3 == 0, "programme_budget>beneficiary_wallet>", "programme_budget>beneficiary_bank_account>"),
+                                   numpy.full(len(spend_wallet), "beneficiary_wallet>merchant>food")]),
         "amount": numpy.concatenate([benefit[benefit_rows], spend_amount]), "posted_amount": numpy.concatenate([benefit[benefit_rows], spend_amount]),
         "status": numpy.full(rows, "posted"), "reference": pyarrow.concat_arrays([ids("c", benefit_rows), pyarrow.nulls(len(spend_wallet), pyarrow.string())]),
         "time_ms": numpy.concatenate([START_MS + month * 30 * DAY_MS, START_MS + spend_month * 30 * DAY_MS + rng.integers(0, 6 * DAY_MS, len(spend_wallet))]),
@@ -191,6 +193,8 @@ def queries(folder: Path, households: int, payments: int, repeats: int) -> dict:
                        "time_ms": pyarrow.array(START_MS + rng.integers(0, 365 * DAY_MS, count)), "height": pyarrow.array(rng.integers(1, 10_000, count)),
                        "transaction": ids("x", numbers)}
             columns["posted_amount"] = columns["amount"]
+            columns["flow"] = pyarrow.compute.binary_join_element_wise(columns["debit_kind"], columns["credit_kind"],
+                                                                       pyarrow.compute.fill_null(columns["credit_category"], ""), ">")
             arrays = [flat(columns[field.name]).cast(field.type) if field.name in columns else
                       (ids("transfers/", numbers) if field.name == "_key" else pyarrow.array(numpy.ones(count, dtype=numpy.int64)) if field.name == "_height"
                        else pyarrow.nulls(count, field.type)) for field in schema]

@@ -78,12 +78,22 @@ def _account_rows(key: str, account: dict[str, Any], lookup: Lookup) -> Iterator
            "earmarked": account.get("earmark") is not None, "credits_posted": account["credits_posted"], "debits_posted": account["debits_posted"]}
 
 
+def get_flow(transfer: dict[str, Any], debit_kind: str | None, credit_kind: str | None, category: str | None) -> str | None:
+    """``<paying kind>><paid kind>><merchant category>`` for a transfer that moved money once (posted,
+    and not the record of posting a pending one), else None: one low-cardinality column the money
+    flows are grouped by, so the question stays fast over tens of millions of payments."""
+    if transfer["status"] != "posted" or transfer["pending_id"] is not None:
+        return None
+    return f"{debit_kind}>{credit_kind}>{category or ''}"
+
+
 def _transfer_rows(key: str, transfer: dict[str, Any], lookup: Lookup) -> Iterator[Row]:
     debit = lookup(f"money/account/{transfer['debit_account_id']}", ("kind",))
     credit = lookup(f"money/account/{transfer['credit_account_id']}", ("kind", "category"))
     yield {"transfer_id": transfer["id"], "code": transfer["code"], "debit_account_id": transfer["debit_account_id"],
            "credit_account_id": transfer["credit_account_id"], "debit_kind": debit.get("kind"), "credit_kind": credit.get("kind"),
-           "credit_category": credit.get("category"), "amount": transfer["amount"], "posted_amount": transfer["posted_amount"],
+           "credit_category": credit.get("category"), "flow": get_flow(transfer, debit.get("kind"), credit.get("kind"), credit.get("category")),
+           "amount": transfer["amount"], "posted_amount": transfer["posted_amount"],
            "status": transfer["status"], "pending_id": transfer["pending_id"], "reference": transfer["reference"], "time_ms": transfer["time_ms"],
            "height": transfer["height"], "transaction": transfer.get("transaction")}
 
@@ -116,7 +126,7 @@ PROJECTIONS: tuple[Projection, ...] = (
         ("wallet_class", "VARCHAR"), ("earmarked", "BOOLEAN"), ("credits_posted", "BIGINT"), ("debits_posted", "BIGINT")), _account_rows),
     Projection("transfers", "money/transfer/", (
         ("transfer_id", "VARCHAR"), ("code", "INTEGER"), ("debit_account_id", "VARCHAR"), ("credit_account_id", "VARCHAR"), ("debit_kind", "VARCHAR"),
-        ("credit_kind", "VARCHAR"), ("credit_category", "VARCHAR"), ("amount", "BIGINT"),
+        ("credit_kind", "VARCHAR"), ("credit_category", "VARCHAR"), ("flow", "VARCHAR"), ("amount", "BIGINT"),
         ("posted_amount", "BIGINT"), ("status", "VARCHAR"), ("pending_id", "VARCHAR"), ("reference", "VARCHAR"), ("time_ms", "BIGINT"), ("height", "BIGINT"),
         ("transaction", "VARCHAR")), _transfer_rows),
     Projection("reports", "reports/report/", (

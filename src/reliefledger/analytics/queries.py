@@ -20,10 +20,9 @@ QUERIES: dict[str, str] = {
         SELECT region, programme, count(*) AS cases, sum(monthly_benefit_fen) AS monthly_benefit_fen
         FROM cases WHERE status IN ('enrolled', 'completed', 'paid_first') GROUP BY ALL ORDER BY ALL""",
     "flows": """
-        SELECT debit_kind AS from_kind, credit_kind AS to_kind, coalesce(credit_category, '') AS category,
-               count(*) AS transfers, sum(posted_amount) AS amount_fen
-        FROM transfers WHERE status = 'posted' AND pending_id IS NULL
-        GROUP BY ALL ORDER BY amount_fen DESC, from_kind, to_kind, category""",
+        SELECT split_part(flow, '>', 1) AS from_kind, split_part(flow, '>', 2) AS to_kind, split_part(flow, '>', 3) AS category, transfers, amount_fen
+        FROM (SELECT flow, count(*) AS transfers, sum(posted_amount) AS amount_fen FROM transfers WHERE flow IS NOT NULL GROUP BY flow)
+        ORDER BY amount_fen DESC, from_kind, to_kind, category""",
     "timeliness": """
         SELECT programme, region, count(*) AS cases,
                count(*) FILTER (first_visit_ms <= investigation_start_deadline_ms) AS investigation_met,
