@@ -38,7 +38,7 @@ def test_a_payment_after_a_recorded_death_becomes_a_task_that_a_person_decides(t
         async with open_node(directory, clock_ms=read_clock_ms) as node:
             with open_desk(directory, node, directory.read_settings(), clock_ms=read_clock_ms) as casework:
                 staff = StaffDirectory(directory)
-                await admit_staff(directory, node, organisation="civil-affairs", label="analyst", roles=["analyst"], region="110000")
+                # The demo city has its analyst (issue 9's models are in service there too).
                 enrolled = next(case for _, case in node.store.iterate_state_prefix("assistance/case/")
                                 if case["status"] == "enrolled" and len(node.store.get(f"registry/household/{case['household']}")["members"]) >= 2)
                 household = node.store.get(f"registry/household/{enrolled['household']}")
@@ -56,15 +56,16 @@ def test_a_payment_after_a_recorded_death_becomes_a_task_that_a_person_decides(t
                 await put_rules_in_service(casework, analyst, "rules-2026-11", calibration_digest="ab" * 32, evaluation={"recall_bp": 10_000, "precision_bp": 10_000})
                 first = await file_alerts(casework, analyst, alerts, "rules-2026-11", fallback_region="110000")
                 again = await file_alerts(casework, analyst, alerts, "rules-2026-11", fallback_region="110000")
-                filed = node.store.get(get_report_key(first.filed[0])) if first.filed else None
-                subject = node.suite.compute_hash(f"reliefledger.report/{first.filed[0]}".encode()).hex()
+                death_alert = next(alert.alert_id for alert in alerts if alert.check == "paid_after_death")
+                filed = node.store.get(get_report_key(death_alert))
+                subject = node.suite.compute_hash(f"reliefledger.report/{death_alert}".encode()).hex()
                 (entry,) = [entry for entry in casework.vault.list_records(subject) if entry.commitment == filed["description_commitment"]]
                 note = casework.vault.get(entry.record_id).record
                 desk = ReportDesk(casework)
                 handler = staff.get("finance-desk")
-                await desk.step(handler, "acknowledge", first.filed[0])
-                resolved = await desk.step(handler, "resolve", first.filed[0], outcome="confirmed",
-                                           outcome_commitment=desk.store_note(first.filed[0], "report_outcome", {"reasons": ["the member died; benefit to be recalculated"]}))
+                await desk.step(handler, "acknowledge", death_alert)
+                resolved = await desk.step(handler, "resolve", death_alert, outcome="confirmed",
+                                           outcome_commitment=desk.store_note(death_alert, "report_outcome", {"reasons": ["the member died; benefit to be recalculated"]}))
                 await casework.submit(analyst, "models", "retire_model", {"model_id": "rules-2026-11", "reason": "replaced"})
                 after_retirement = await file_alerts(casework, analyst, [Alert("paid_after_death", "another-case", "110105", 1, ("x",))],
                                                      "rules-2026-11", fallback_region="110000")
@@ -74,7 +75,7 @@ def test_a_payment_after_a_recorded_death_becomes_a_task_that_a_person_decides(t
     enrolled, alerts, first, again, filed, note, resolved, model, after_retirement = asyncio.run(scenario())
     found = [alert for alert in alerts if alert.check == "paid_after_death"]
     assert [alert.subject for alert in found] == [enrolled["id"]] and len(found[0].evidence) == 1  # the month paid after the death, and only it
-    assert first.filed == [alert.alert_id for alert in alerts] and again.already_filed == first.filed and not again.filed
+    assert found[0].alert_id in first.filed and set(first.filed) <= set(again.already_filed) and not again.filed and not first.refused
     assert filed["channel"] == "analytics" and filed["model_id"] == "rules-2026-11" and filed["holder"]["organisation"] == "finance"
     assert note["alert"]["evidence"] == list(found[0].evidence) and note["alert"]["check"] == "paid_after_death"  # the evidence travels with the task
     assert resolved["report"]["status"] == "resolved" and resolved["report"]["outcome"]["code"] == "confirmed"  # a person decided

@@ -51,6 +51,13 @@ def test_the_city_demo_builds_a_living_city_that_the_audit_finds_sound(tmp_path:
         takings = connection.execute("SELECT count(*) FROM state WHERE key >= 'money/transfer/retail.' AND key < 'money/transfer/retail/'").fetchone()[0]
         (waiting,) = report.awaiting_decision
         (case,) = connection.execute("SELECT value FROM state WHERE key = ?", (f"assistance/case/{waiting}",)).fetchone()
+        models = {json.loads(value)["id"]: json.loads(value) for (value,) in connection.execute("SELECT value FROM state WHERE key >= 'models/' AND key < 'models0'")}
+        tasks = [json.loads(value) for (value,) in connection.execute("SELECT value FROM state WHERE key >= 'reports/report/outreach-' AND key < 'reports/report/outreach.'")]
+        applied = {json.loads(value)["household"] for (value,) in connection.execute("SELECT value FROM state WHERE key >= 'assistance/case/' AND key < 'assistance/case0'")}
+    # Issue 9 in the city: the rules and the discovery model in service; discovery opened visits only for households that never applied.
+    assert set(models) == {"rules-2026-11-1", "discovery-2026-11-1"} and all(model["status"] == "in_service" for model in models.values())
+    assert len(tasks) == report.outreach_tasks and all(task["model_id"] == "discovery-2026-11-1" and task["outreach"]["visit_due_ms"] for task in tasks)
+    assert 0 <= report.outreach_in_hardship <= report.outreach_tasks <= 4 and len(applied) >= 36  # one household in ten never applied
     assert takings > served_takings[0]  # and holders kept shopping
     assert json.loads(case)["status"] == "in_notice"  # left for a visitor to decide
     truth = json.loads((tmp_path / "city" / "ground-truth.json").read_text())

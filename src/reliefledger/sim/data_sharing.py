@@ -12,7 +12,7 @@ import asyncio
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from reliefledger.ledger.pseudonyms import compute_household_pseudonym
 from reliefledger.node.casework import Casework
@@ -114,10 +114,11 @@ class PreparedCity:
 
 
 async def prepare_city(directory: ChainDirectory, node: Node, casework: Casework, population: Population, *, region: str = "110000",
-                       concurrency: int = 200) -> PreparedCity:
+                       concurrency: int = 200, applies: Callable[[int, Household], bool] = lambda index, household: True) -> PreparedCity:
     """Admit civil-affairs staff (caseworkers ``cw`` and ``cw-2``, ``policy``, ``officer``), publish the
     shipped policy pack and the catalogue, import the population's households (through the real
-    importer) and open an authorised, visited dibao case for each: all a means test needs."""
+    importer) and open an authorised, visited dibao case for each household that ``applies`` (by
+    its index and itself; every one by default): all a means test needs."""
     tokens = {label: await admit_staff(directory, node, organisation=REQUESTER, label=label, roles=roles, region=region)
               for label, roles in (("cw", ["caseworker"]), ("cw-2", ["caseworker"]), ("policy", ["policy_admin"]), ("officer", ["data_officer"]))}
     staff = StaffDirectory(directory)
@@ -130,7 +131,7 @@ async def prepare_city(directory: ChainDirectory, node: Node, casework: Casework
     if report.households_registered != len(population.households):
         raise RuntimeError(f"only {report.households_registered} of {len(population.households)} households were registered")
     limit = asyncio.Semaphore(concurrency)
-    case_ids = {household.number: f"a{index}.dibao" for index, household in enumerate(population.households)}
+    case_ids = {household.number: f"a{index}.dibao" for index, household in enumerate(population.households) if applies(index, household)}
 
     async def open_case(household: Household) -> None:
         case_id = case_ids[household.number]
@@ -140,5 +141,5 @@ async def prepare_city(directory: ChainDirectory, node: Node, casework: Casework
             await casework.record_authorisation(worker, case_id, {"signed": True})
             await casework.record_visit(worker, case_id, report={"visited": True}, staff=[worker.key.public_key, second.key.public_key], by_county=False)
 
-    await asyncio.gather(*(open_case(household) for household in population.households))
+    await asyncio.gather(*(open_case(household) for household in population.households if household.number in case_ids))
     return PreparedCity(tokens, case_ids)

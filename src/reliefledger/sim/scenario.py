@@ -43,7 +43,7 @@ from reliefledger.report_rules import read_report_rules
 from reliefledger.sim.agency_records import AGENCY_RESOURCES
 from reliefledger.sim.data_sharing import DATABASE_FILE, build_plans, prepare_city, write_agency_data
 from reliefledger.sim.merchants import Merchant, draw_purchase, generate_merchants
-from reliefledger.sim.population import Population
+from reliefledger.sim.population import Population, generate_population
 from reliefledger.wallet_files import read_wallet_classes
 from reliefledger.web.sign_in import DemoCity
 
@@ -52,6 +52,10 @@ DAY_MS = 86_400_000
 ORGANISATIONS = ("civil-affairs", *AGENCY_RESOURCES, "central-bank", "finance", "discipline-inspection", "emergency-management")
 REPORT_CATEGORIES = ("service_failure", "person_in_difficulty", "fund_problem")
 MEANS_TEST_CHUNK = 200
+NOT_APPLYING_EVERY = 10
+"""One household in ten never applies: the ones active discovery is for."""
+OUTREACH_TASKS_MAX = 200
+"""The discovery run opens at most this many outreach tasks (the highest scores first)."""
 POPULATION_SEED = 2026
 """The demo city's population (a held-out city for evaluating the checks uses another seed)."""
 BUDGET_MONTHS = 12
@@ -77,6 +81,10 @@ class CityReport:
     objections: int = 0
     reviews: int = 0
     earmarked_awards: int = 0
+    alerts: int = 0
+    outreach_tasks: int = 0
+    outreach_in_hardship: int = 0
+    """Of the outreach tasks, those whose household is in fact eligible (the synthetic truth)."""
     earmarked_spent_fen: int = 0
     earmarked_returned_fen: int = 0
     awaiting_decision: list[str] = field(default_factory=list)
@@ -94,7 +102,7 @@ async def build_city(directory: ChainDirectory, node: Node, casework: Casework, 
     generator = random.Random(seed)
     write_agency_data(population, directory.root, agency_urls="http://127.0.0.1:1")
     progress("registering households and opening cases")
-    city = await prepare_city(directory, node, casework, population)
+    city = await prepare_city(directory, node, casework, population, applies=lambda index, household: index % NOT_APPLYING_EVERY != NOT_APPLYING_EVERY - 1)
     staff = StaffDirectory(directory)
     for label, organisation, roles, region in (("county", "civil-affairs", ["approver"], "110000"), ("finance", "civil-affairs", ["finance_officer"], "110000"),
                                                ("hotline", "civil-affairs", ["hotline_operator"], "110000"),
@@ -107,7 +115,7 @@ async def build_city(directory: ChainDirectory, node: Node, casework: Casework, 
                                       SqliteSource(directory.root / DATABASE_FILE, table=resource.table, suite=node.suite, network_key=casework.network_key),
                                       EmbeddedLedger(node)) for agency, resource in AGENCY_RESOURCES.items()}
     plans = [(plan, services[plan.agency]) for plan in build_plans()]
-    case_ids = [city.case_ids[household.number] for household in population.households]
+    case_ids = [city.case_ids[household.number] for household in population.households if household.number in city.case_ids]
     outcomes = []
     for start in range(0, len(case_ids), MEANS_TEST_CHUNK):
         outcomes.extend(await run_means_tests(casework, worker, case_ids[start:start + MEANS_TEST_CHUNK], plans))
@@ -146,7 +154,7 @@ async def build_city(directory: ChainDirectory, node: Node, casework: Casework, 
         await casework.decide(county, case_id, outcome="approve", reasons=[], monthly_benefit_fen=EDUCATION_AWARD_FEN)
     report.enrolled = len(eligible) - len(awaiting)
     report.awaiting_decision = sorted(awaiting)
-    report.awaiting_households = [holders[household.number] for household in population.households if city.case_ids[household.number] in awaiting]
+    report.awaiting_households = [holders[household.number] for household in population.households if city.case_ids.get(household.number) in awaiting]
     progress("budgets, wallets and the month's payments")
     devices = {number: generate_key(node.suite, "phone") for number in list(holders)[::3]}
     report.merchants = generate_merchants(seed, len(population.households), tuple(sorted({household.township for household in population.households})))
@@ -167,6 +175,8 @@ async def build_city(directory: ChainDirectory, node: Node, casework: Casework, 
     report.reports, report.escalated = await _file_reports(casework, staff, population, clock, generator)
     progress("a rainstorm: paying first")
     report.relief_payments = await _relief(casework, staff, holders, clock)
+    progress("analytics: alerts and active discovery")
+    await _assist(directory, casework, staff, population, holders, report, seed)
     report.earmarked_returned_fen = sum(transfer["amount"] for _, transfer in node.store.iterate_state_prefix("money/transfer/earmark-return."))
     _write_ground_truth(directory.root / "ground-truth.json", population, holders, report)
     return report
@@ -182,6 +192,59 @@ async def pay_month(node: Node, key: Any, month: str) -> dict[str, int]:
         await reconcile_statement(node, key, statement)
     return {"cases": paid.cases, "already_paid": paid.already_paid, "not_paid": len(paid.not_paid), "wallet_payments": paid.to_wallets["payments"],
             "wallet_fen": paid.to_wallets["fen"], "bank_payments": paid.to_banks["payments"], "bank_fen": paid.to_banks["fen"]}
+
+
+async def _assist(directory: ChainDirectory, casework: Casework, staff: StaffDirectory, population: Population, holders: dict[str, str], report: CityReport,
+                  seed: int) -> None:
+    """What issue 9 adds to the city: an analyst puts the anomaly rules and a discovery model in
+    service on the ledger; the rules' alerts go to people's queues; the model, trained on another
+    synthetic population, scores the households that never applied and opens outreach visits for
+    the likeliest. Every task is a report a person closes."""
+    import numpy
+
+    from reliefledger.analytics.alerts import Candidate, file_alerts, file_outreach_tasks, put_rules_in_service
+    from reliefledger.analytics.checks import run_checks
+    from reliefledger.analytics.discovery import THRESHOLD, build_matrix, evaluate, is_in_hardship, to_basis_points, train
+    from reliefledger.analytics.export import export_projections
+    from reliefledger.analytics.queries import open_analytics
+
+    node = casework.node
+    await admit_staff(directory, node, organisation="civil-affairs", label="analyst", roles=["analyst"], region=REGION)
+    analyst = staff.get("analyst")
+    folder = directory.root / "analytics"
+    await asyncio.to_thread(export_projections, directory.store_path, folder)
+    connection = open_analytics(folder)
+    try:
+        alerts = run_checks(connection)
+    finally:
+        connection.close()
+    await put_rules_in_service(casework, analyst, "rules-2026-11-1", calibration_digest=hashlib.sha256(b"held-out city seed 31, 1500 households").hexdigest(),
+                               evaluation={"cash_out_precision_bp": 10_000, "cash_out_recall_bp": 10_000, "paid_after_death_precision_bp": 10_000,
+                                           "paid_after_death_recall_bp": 10_000})
+    report.alerts = len((await file_alerts(casework, analyst, alerts, "rules-2026-11-1", fallback_region=REGION)).filed)
+    pack = casework.get_current_pack()
+    time_ms = node.tip.time_ms
+    training = generate_population(seed=seed + 1, households=DISCOVERY_TRAINING_HOUSEHOLDS).households
+    held_out = generate_population(seed=seed + 2, households=DISCOVERY_TRAINING_HOUSEHOLDS).households
+    model = train(build_matrix(training), numpy.array([is_in_hardship(household, pack, time_ms) for household in training]))
+    figures = evaluate(model, build_matrix(held_out), numpy.array([is_in_hardship(household, pack, time_ms) for household in held_out]),
+                       [household.township[:6] for household in held_out])
+    await casework.submit(analyst, "models", "register_model", {"model_id": "discovery-2026-11-1", "kind": "discovery_model", "version": "2026.11.1",
+                                                                 "training_digest": model.training_digest, "parameters_digest": model.parameters_digest,
+                                                                 "evaluation": to_basis_points(figures)})
+    applied = {case["household"] for _, case in node.store.iterate_state_prefix("assistance/case/")}
+    strangers = [household for household in population.households if holders[household.number] not in applied]
+    matrix = build_matrix(strangers)
+    scores = model.score(matrix) if strangers else numpy.array([])
+    ranked = sorted((index for index in range(len(strangers)) if scores[index] >= THRESHOLD), key=lambda index: -scores[index])[:OUTREACH_TASKS_MAX]
+    candidates = [Candidate(holders[strangers[index].number], strangers[index].township, float(scores[index]), tuple(model.explain(matrix[index])))
+                  for index in ranked]
+    report.outreach_tasks = len((await file_outreach_tasks(casework, analyst, candidates, "discovery-2026-11-1")).filed)
+    report.outreach_in_hardship = sum(1 for index in ranked if is_in_hardship(strangers[index], pack, time_ms))
+
+
+DISCOVERY_TRAINING_HOUSEHOLDS = 4000
+"""The discovery model of the demo is trained on, and evaluated on, synthetic populations this size."""
 
 
 def _write_ground_truth(path: Path, population: Population, holders: dict[str, str], report: CityReport) -> None:
@@ -419,10 +482,12 @@ async def keep_city_alive(casework: Casework, staff: StaffDirectory, population:
         try:
             await desk.file(hotline, region=household.township, category=generator.choice(REPORT_CATEGORIES), urgency="normal",
                             description={"statement": f"12349 来电（持续）{number}"}, channel="hotline")
-            if wallets:
-                wallet_id = generator.choice(wallets)
-                wallet = casework.node.store.get(f"money/account/{wallet_id}")
-                purchase = draw_purchase(generator, report.merchants, wallet["credits_posted"] - wallet["debits_posted"])
+            balances = {wallet_id: account["credits_posted"] - account["debits_posted"]
+                        for wallet_id in wallets if (account := casework.node.store.get(f"money/account/{wallet_id}")) is not None}
+            with_money = [wallet_id for wallet_id, balance in balances.items() if balance >= 2_000]  # a holder with something to spend
+            if with_money:
+                wallet_id = generator.choice(with_money)
+                purchase = draw_purchase(generator, report.merchants, balances[wallet_id])
                 if purchase is not None:
                     counter = 1_000_000 + int(casework.node.clock_ms() // 1000) * 100 + number % 100  # new for every tick of this process
                     await casework.submit(bank, "money", "pay_merchant",
@@ -470,7 +535,6 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
     from reliefledger.node.demo import keep_serving
     from reliefledger.node.runtime import open_node, read_clock_ms, start_server
     from reliefledger.node.settings import NodeSettings
-    from reliefledger.sim.population import generate_population
 
     start_ms = read_clock_ms() - 45 * DAY_MS
     clock = {"now": start_ms, "simulated": True}
@@ -504,7 +568,8 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
                           f"{len(report.awaiting_decision)} awaiting the county, {report.objections} objected to and re-investigated, {report.reviews} reviewed), "
                           f"{report.paid_fen / 100:,.2f} yuan paid, {report.earmarked_awards} education subsidies earmarked "
                           f"({report.earmarked_spent_fen / 100:,.2f} yuan spent at the bookshop, {report.earmarked_returned_fen / 100:,.2f} returned at expiry), {report.retail_payments} shop payments "
-                          f"({report.cash_outs} at a merchant cashing out wallets), {report.reports} reports "
+                          f"({report.cash_outs} at a merchant cashing out wallets), {report.alerts} alerts filed, {report.outreach_tasks} outreach tasks opened by discovery "
+                          f"({report.outreach_in_hardship} of them truly in hardship), {report.reports} reports "
                           f"({report.escalated} escalated), {report.relief_payments} disaster payments made first; height {node.tip.height}")
             console.print(f"analytics store: {root / 'analytics'} (Parquet, up to height {exported.to_height}; refreshed every {ANALYTICS_EVERY_S:g} s)")
             console.print(f"dashboard: http://127.0.0.1:{port}/   ledger: http://127.0.0.1:{port}/ledger   API: http://127.0.0.1:{port}/docs")
