@@ -71,6 +71,8 @@ def write_table(folder: Path, table: str, columns: dict[str, object], heights: p
             arrays.append(ids(f"{table}/", numpy.arange(length)))
         elif field.name == "_height":
             arrays.append(heights if heights is not None else pyarrow.array(numpy.ones(length, dtype=numpy.int64)))
+        elif field.name == "_deleted":
+            arrays.append(pyarrow.array(numpy.zeros(length, dtype=bool)))
         elif field.name in columns:
             arrays.append(flat(columns[field.name]).cast(field.type))
         else:
@@ -197,7 +199,7 @@ def queries(folder: Path, households: int, payments: int, repeats: int) -> dict:
                                                                        pyarrow.compute.fill_null(columns["credit_category"], ""), ">")
             arrays = [flat(columns[field.name]).cast(field.type) if field.name in columns else
                       (ids("transfers/", numbers) if field.name == "_key" else pyarrow.array(numpy.ones(count, dtype=numpy.int64)) if field.name == "_height"
-                       else pyarrow.nulls(count, field.type)) for field in schema]
+                       else pyarrow.array(numpy.zeros(count, dtype=bool)) if field.name == "_deleted" else pyarrow.nulls(count, field.type)) for field in schema]
             writer.write_table(pyarrow.Table.from_arrays(arrays, schema=schema))
     built = time.perf_counter()
     connection = open_analytics(folder)

@@ -127,7 +127,34 @@ def test_bad_inputs_are_refused_with_a_message(city: Path, tmp_path: Path) -> No
         run_query(open_analytics(folder), "everything")
     with pytest.raises(AnalyticsError, match="no table"):
         compact(folder, "people")
+    stray = folder / "transfers" / "part-000000000007-000000000009.parquet"
+    stray.write_bytes(b"left by a crash")  # a part the manifest never listed
+    export_projections(city / "ledger.sqlite", folder)
+    assert not stray.exists()
+    import threading
+    import time as clock
+
+    from reliefledger.analytics.export import hold_lock
+
+    held = threading.Event()
+
+    def hold_for_a_while() -> None:
+        with hold_lock(folder):
+            held.set()
+            clock.sleep(0.5)
+
+    holder = threading.Thread(target=hold_for_a_while)
+    holder.start()
+    held.wait(5)
+    started = clock.monotonic()
+    compact(folder, "cases")  # waits for the export holding the lock: one at a time
+    assert clock.monotonic() - started >= 0.3
+    holder.join()
     manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "chain": "ab" * 32}))
+    with pytest.raises(AnalyticsError, match="another chain"):
+        export_projections(city / "ledger.sqlite", folder)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
     (folder / "manifest.json").write_text(json.dumps({**manifest, "height": manifest["height"] + 10_000}))
     with pytest.raises(AnalyticsError, match="same chain"):
         export_projections(city / "ledger.sqlite", folder)
@@ -161,6 +188,17 @@ def test_the_command_line(city: Path, tmp_path: Path) -> None:
     evaluated = run_cli("analytics", "discovery-evaluate", "--households", 300, "--json")
     figures = json.loads(evaluated.stdout)
     assert evaluated.returncode == 0 and figures["households"] == 300 and 0 <= figures["precision"] <= 1 and len(figures["parameters_digest"]) == 64
+    from reliefledger.web.app import read_analytics
+
+    damaged = tmp_path / "damaged"
+    import shutil
+
+    shutil.copytree(out, damaged)
+    part = next((damaged / "transfers").glob("*.parquet"))
+    part.write_bytes(part.read_bytes()[:100])  # a part cut short
+    broken = run_cli("analytics", "query", city, "flows", "--out", damaged)
+    assert broken.returncode == 1 and "cannot be read" in broken.stderr and "Traceback" not in broken.stderr
+    assert "error" in read_analytics(damaged)  # the dashboard's page says so instead of failing
     for arguments, message in ((("query", city, "everything", "--out", out), "no query"), (("query", city, "flows", "--out", out, "--format", "xml"), "--format is"),
                                (("alerts", city, "--out", out, "--format", "xml"), "--format is"),
                                (("discovery-evaluate", "--train-seed", 5, "--test-seed", 5), "seeds differ"),

@@ -19,7 +19,7 @@ def build_store(folder: Path, **tables: list[dict]) -> Path:
         parts[projection.table] = []
         if rows:
             names = [name for name, _ in projection.columns]
-            full = [{**dict.fromkeys(names), **row, "_key": f"{projection.table}/{index}", "_height": 1} for index, row in enumerate(rows)]
+            full = [{**dict.fromkeys(names), **row, "_key": f"{projection.table}/{index}", "_height": 1, "_deleted": False} for index, row in enumerate(rows)]
             write_part(folder / projection.table / "part-1.parquet", get_schema(projection), iter(full))
             parts[projection.table] = ["part-1.parquet"]
     write_manifest(folder, {"height": 1, "parts": parts})
@@ -66,7 +66,8 @@ def test_paid_after_death_unless_the_benefit_changed_after_it(tmp_path: Path) ->
                {"person": "p3", "household": "h3", "status": "alive", "death_height": None}]
     cases = [case("c1", "h1"), case("c2", "h2", benefit_changed_height=11), case("c3", "h3")]
     transfers = [transfer("before", 101, "budget", "b1", 100, 0, height=9, reference="c1"), transfer("after", 101, "budget", "b1", 100, 0, height=12, reference="c1"),
-                 transfer("changed", 101, "budget", "b2", 100, 0, height=12, reference="c2"), transfer("alive", 101, "budget", "b3", 100, 0, height=12, reference="c3")]
+                 transfer("changed", 101, "budget", "b2", 100, 0, height=12, reference="c2"), transfer("alive", 101, "budget", "b3", 100, 0, height=12, reference="c3"),
+                 {**transfer("voided", 101, "budget", "b1", 100, 0, height=13, reference="c1"), "status": "voided", "posted_amount": 0}]  # never paid
     assert alerts_of(build_store(tmp_path, persons=persons, cases=cases, transfers=transfers)) == [("paid_after_death", "c1", 1, ("tx-after",))]
 
 
@@ -79,3 +80,23 @@ def test_programmes_that_exclude_each_other_review_findings_and_staff_related_ap
     transfers = [transfer(f"pay-{name}", 101, "budget", "b", 100, 0, height=25, reference=name) for name in ("r1", "r2", "r3")]
     assert alerts_of(build_store(tmp_path, cases=cases, transfers=transfers)) == [
         ("assets_after_enrolment", "r1", 1, ("tx-pay-r1",)), ("exclusive_programmes", "h1", 2, ("d1", "t1")), ("staff_related_without_visit", "s1", 1, ("s1",))]
+
+
+def test_a_record_that_gives_no_rows_any_more_leaves_a_marker_that_hides_its_older_rows(tmp_path: Path) -> None:
+    """An objection wipes a case's means test: the export's newer part carries a marker for the
+    case, and the view stops counting the answers of the older part."""
+    from reliefledger.analytics.export import mark_rows
+
+    projection = next(item for item in PROJECTIONS if item.table == "means_test_answers")
+    answered = {"id": "c1", "updated_height": 5, "assessment": {"answers": [{"record_id": "r1", "query_id": f"q{number}", "response_ms": 3} for number in range(2)]}}
+    wiped = {**answered, "updated_height": 9, "assessment": None}
+    first = list(mark_rows(projection, iter([("assistance/case/c1", answered, 5), ("assistance/case/c2", {**answered, "id": "c2"}, 5)]), None))
+    second = list(mark_rows(projection, iter([("assistance/case/c1", wiped, 9)]), None))
+    assert len(first) == 4 and not any(row["_deleted"] for row in first) and second == [{"_key": "assistance/case/c1", "_height": 9, "_deleted": True}]
+    schema = get_schema(projection)
+    write_part(tmp_path / "means_test_answers" / "part-1.parquet", schema, iter(first))
+    write_part(tmp_path / "means_test_answers" / "part-2.parquet", schema, iter(second))
+    write_manifest(tmp_path, {"chain": None, "height": 9, "parts": {**{item.table: [] for item in PROJECTIONS}, "means_test_answers": ["part-1.parquet", "part-2.parquet"]}})
+    connection = open_analytics(tmp_path)
+    assert connection.execute("SELECT case_id, count(*) FROM means_test_answers GROUP BY ALL").fetchall() == [("c2", 2)]
+    connection.close()

@@ -61,7 +61,10 @@ def test_models_are_put_in_service_and_every_alert_names_one(network: Network) -
         register_model(network, "bad-4", kind="oracle"),
         register_model(network, "bad-5", training_digest="not-a-digest"),
         register_model(network, "bad-6", version="../1"),
-    ) == [OK, ResultCode.MODEL_EXISTS, ResultCode.NOT_AUTHORISED] + [ResultCode.INVALID_ARGUMENTS] * 6
+        register_model(network, "bad-7", version="2026.11.1\n"),  # a trailing newline is not part of any form
+        register_model(network, "bad-8\n"),
+        register_model(network, "bad-9", evaluation={"auc_bp\n": 1}),
+    ) == [OK, ResultCode.MODEL_EXISTS, ResultCode.NOT_AUTHORISED] + [ResultCode.INVALID_ARGUMENTS] * 9
     model = network.state.get("models/model/rules-1")
     assert model["status"] == "in_service" and model["evaluation"] == {"held_out_households": 20_000, "precision_bp": 8_100, "recall_bp": 7_300}
     assert network.run(

@@ -144,6 +144,8 @@ def test_the_demo_city_in_a_real_browser_with_screenshots_of_every_page(tmp_path
                 assert page.locator(selector).count() > 0, path
                 page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
             assert page.locator("#report-overview").inner_text().count("110") > 0
+            page.goto(f"{url}/analytics")  # the models in service on the ledger, and the tasks they raised for people
+            assert page.locator("#models tbody tr").count() == 2 and page.locator("#model-tasks tbody tr").count() >= 1
             page.goto(f"{url}/directory")
             assert page.locator("#answers tbody tr").count() > 0  # every answer an agency gave the means tests is on the ledger
             page.goto(f"{url}/beneficiary")
@@ -259,5 +261,8 @@ def take_steps_from_the_pages(browser, url: str, figures: dict) -> None:
     assert httpx.post(f"{url}/merchant/m0001/accept", data={"wallet": "w0", "amount": "1"}, cookies=cookies, timeout=10).status_code == 401
     finance = {"reliefledger_member": "staff:finance"}
     assert httpx.post(f"{url}/payments/run", data={"month": "2026-13"}, cookies=finance, timeout=10).status_code == 400
+    assert httpx.post(f"{url}/payments/run", data={"month": "2026-12\n"}, cookies=finance, timeout=10).status_code == 400
+    far = httpx.post(f"{url}/payments/run", data={"month": "9999-12"}, cookies=finance, timeout=10)
+    assert far.status_code == 409 and "cannot be paid yet" in far.text  # a run pays at most the coming month
     assert httpx.post(f"{url}/cases/{case_id}/decide", data={"outcome": "approve"}, cookies={"reliefledger_member": "staff:county"}, timeout=10).status_code == 409
     assert httpx.post(f"{url}/cases/{case_id}/decide", data={"outcome": "maybe"}, cookies={"reliefledger_member": "staff:county"}, timeout=10).status_code == 400

@@ -21,7 +21,8 @@ def test_both_languages_have_every_word_the_templates_use() -> None:
         literal |= set(re.findall(r"t\('([a-z_0-9]+)'\)", template.read_text(encoding="utf-8")))
     dynamic = {f"status_{state}" for state in CASE_STATES} | {f"step_{action}" for action in ACTIONS} | {f"deadline_{name}" for name in DEADLINES} \
         | {f"role_{role}" for role in ROLES} | {f"member_{kind}" for kind in MEMBER_KINDS} | {"done_decided", "done_paid", "met", "late", "overdue", "pending"} \
-        | {f"transfer_{state}" for state in ("posted", "pending", "voided", "expired")} | {f"analytics_{name}" for name in QUERIES}
+        | {f"transfer_{state}" for state in ("posted", "pending", "voided", "expired")} | {f"analytics_{name}" for name in QUERIES} \
+        | {f"report_{state}" for state in ("filed", "acknowledged", "in_progress", "resolved")} | {"anomaly_rules", "discovery_model", "in_service", "retired"}
     for language in ("zh", "en"):
         missing = sorted((literal | dynamic) - set(TEXT[language]))
         assert not missing, f"{language} lacks {missing}"

@@ -5,6 +5,8 @@ import asyncio
 import csv
 from pathlib import Path
 
+import pytest
+
 from node_support import flatten, run_cli
 from reliefledger.ledger.contracts.money import get_account_key
 from reliefledger.ledger.contracts.retail import decode_payment_request, encode_payment_request, sign_wallet_payment
@@ -96,6 +98,8 @@ def test_a_month_is_paid_once_to_wallets_and_banks_and_reconciled(tmp_path: Path
                     await run_disbursement(node, finance.key, RunSettings("dibao", "110000", month, "dibao-dc", "treasury"))
                 except DisbursementError as error:
                     too_small = error
+                with pytest.raises(DisbursementError, match="cannot be paid yet"):  # far ahead: refused before anything is paid
+                    await run_disbursement(node, finance.key, RunSettings("dibao", "110000", "9999-12", "dibao-dc", "dibao-bank"))
                 first = await run_disbursement(node, finance.key, settings, instruction_file=instructions)
                 balances = {name: account_balance(node, name) for name in ("dibao-dc", "dibao-bank", "w0", "w1", "w4", "b1", "b2")}
                 again = await run_disbursement(node, finance.key, settings)

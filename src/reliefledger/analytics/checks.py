@@ -13,8 +13,9 @@ The checks, with the thresholds documented in docs/analytics.md:
     ``CASH_OUT_WINDOW_DAYS`` of a benefit arriving, a round sum (whole hundreds of yuan) of at least
     ``CASH_OUT_SHARE_PERCENT`` % of that benefit: wallets turned into cash at the counter.
 ``paid_after_death``
-    A case paid after one of its household's members was recorded dead, with no change of benefit
-    since the death.
+    A case paid (posted, or a bank payment under way) after one of its household's members was
+    recorded dead, with no change of benefit since the death; a voided or expired bank payment
+    was not paid.
 ``exclusive_programmes``
     A household enrolled at once in two programmes that exclude each other (dibao and tekun).
 ``assets_after_enrolment``
@@ -63,7 +64,7 @@ CHECKS: dict[str, str] = {
         FROM persons AS person
         JOIN cases AS kase ON kase.household = person.household
         JOIN transfers AS transfer ON transfer.reference = kase.case_id AND transfer.code IN {DISBURSEMENT_CODES}
-             AND transfer.pending_id IS NULL AND transfer.height > person.death_height
+             AND transfer.pending_id IS NULL AND transfer.status IN ('posted', 'pending') AND transfer.height > person.death_height
         WHERE person.status = 'deceased' AND coalesce(kase.benefit_changed_height, 0) < person.death_height
         GROUP BY ALL""",
     "exclusive_programmes": " UNION ALL ".join(f"""
@@ -76,7 +77,7 @@ CHECKS: dict[str, str] = {
         SELECT 'assets_after_enrolment' AS check_name, kase.case_id AS subject, kase.region, count(DISTINCT transfer.transfer_id) AS weight,
                list(DISTINCT transfer.transaction ORDER BY transfer.transaction) AS evidence
         FROM cases AS kase JOIN transfers AS transfer ON transfer.reference = kase.case_id AND transfer.code IN {DISBURSEMENT_CODES}
-             AND transfer.pending_id IS NULL AND transfer.height > kase.review_height
+             AND transfer.pending_id IS NULL AND transfer.status IN ('posted', 'pending') AND transfer.height > kase.review_height
         WHERE kase.status = 'enrolled' AND kase.review_eligible = false AND coalesce(kase.benefit_changed_height, 0) < kase.review_height
         GROUP BY ALL""",
     "staff_related_without_visit": """

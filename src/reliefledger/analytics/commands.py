@@ -63,6 +63,8 @@ def query_command(directory: Path = typer.Argument(..., help="Chain folder"),
 
     if file_format not in ("table", "json", "csv"):
         fail("--format is table, json or csv")
+    import duckdb
+
     try:
         connection = open_analytics(get_folder(directory, out))
         try:
@@ -71,6 +73,8 @@ def query_command(directory: Path = typer.Argument(..., help="Chain folder"),
             connection.close()
     except AnalyticsError as error:
         fail(str(error))
+    except duckdb.Error as error:
+        fail(f"the analytics store cannot be read ({error}); delete the folder and export again")
     if file_format == "json":
         sys.stdout.write(json.dumps([dict(zip(columns, row)) for row in rows], ensure_ascii=False, default=str) + "\n")
     elif file_format == "csv":
@@ -90,9 +94,11 @@ def compact_command(directory: Path = typer.Argument(..., help="Chain folder"), 
     """Fold a table's parts into one (the newest row of every record): faster queries."""
     from reliefledger.analytics.export import AnalyticsError, compact
 
+    import duckdb
+
     try:
         kept = compact(get_folder(directory, out), table)
-    except (AnalyticsError, OSError) as error:
+    except (AnalyticsError, OSError, duckdb.Error) as error:
         fail(str(error))
     console.print(f"[green]compacted[/] {table}: {kept} rows in one part")
 
@@ -102,12 +108,16 @@ def _read_alerts(directory: Path, out: Optional[Path]) -> list:
     from reliefledger.analytics.export import AnalyticsError
     from reliefledger.analytics.queries import open_analytics
 
+    import duckdb
+
     try:
         connection = open_analytics(get_folder(directory, out))
     except AnalyticsError as error:
         fail(str(error))
     try:
         return run_checks(connection)
+    except duckdb.Error as error:
+        fail(f"the analytics store cannot be read ({error}); delete the folder and export again")
     finally:
         connection.close()
 
@@ -150,7 +160,10 @@ def file_alerts_command(directory: Path = typer.Argument(..., help="Chain folder
                 response = client.post("/v1/reports", json={"region": alert.region or region, "category": ALERT_CATEGORY, "urgency": "normal",
                                                             "description": {"alert": alert.to_json(), "model_id": model_id}, "channel": "analytics",
                                                             "model_id": model_id, "alert_id": alert.alert_id})
-                answer = response.json()
+                try:
+                    answer = response.json()
+                except ValueError:
+                    answer = {"code": "not_json", "message": response.text[:200]}
                 if response.status_code < 300:
                     counts["filed"] += 1
                 elif answer.get("code") == "report_exists":

@@ -24,7 +24,7 @@ class GroundTruth:
 
 def evaluate_check(alerts: list[Alert], truth: GroundTruth) -> dict[str, Any]:
     """The figures of one check."""
-    raised = {alert.subject for alert in alerts}
+    raised = {alert.subject for alert in alerts} & truth.subjects  # a subject outside the judged ones is not a false positive of theirs
     true_positive = len(raised & truth.positives)
     false_positive = len(raised - truth.positives)
     negatives = truth.subjects - truth.positives

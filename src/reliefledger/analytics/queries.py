@@ -49,15 +49,17 @@ QUERIES: dict[str, str] = {
 
 
 def get_table_query(folder: Path, table: str, parts: list[str]) -> str:
-    """SQL for a table's current rows: the newest row of every record key over its parts."""
+    """SQL for a table's current rows: the newest rows of every record key over its parts, without
+    the deletion markers (which only shadow older rows)."""
     projection = next(item for item in PROJECTIONS if item.table == table)
     if not parts:
         columns = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in projection.columns)
-        return f"SELECT {columns}, CAST(NULL AS VARCHAR) AS _key, CAST(NULL AS BIGINT) AS _height WHERE false"
+        return f"SELECT {columns}, CAST(NULL AS VARCHAR) AS _key, CAST(NULL AS BIGINT) AS _height, CAST(NULL AS BOOLEAN) AS _deleted WHERE false"
     files = ", ".join("'" + str(folder / table / part).replace("'", "''") + "'" for part in parts)
+    live = " WHERE NOT _deleted"
     if len(parts) == 1:
-        return f"SELECT * FROM read_parquet([{files}])"
-    return f"SELECT * FROM read_parquet([{files}]) QUALIFY _height = max(_height) OVER (PARTITION BY _key)"
+        return f"SELECT * FROM read_parquet([{files}]){live}"
+    return f"SELECT * FROM (SELECT * FROM read_parquet([{files}]) QUALIFY _height = max(_height) OVER (PARTITION BY _key)){live}"
 
 
 def open_analytics(folder: Path, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
@@ -66,8 +68,12 @@ def open_analytics(folder: Path, *, threads: int | None = None) -> duckdb.DuckDB
         raise AnalyticsError(f"nothing exported to {folder} yet: run `reliefledger analytics export` first")
     manifest = read_manifest(folder)
     connection = duckdb.connect(config={"threads": threads} if threads else {})
-    for projection in PROJECTIONS:
-        connection.execute(f"CREATE VIEW {projection.table} AS {get_table_query(folder, projection.table, manifest['parts'][projection.table])}")
+    try:
+        for projection in PROJECTIONS:
+            connection.execute(f"CREATE VIEW {projection.table} AS {get_table_query(folder, projection.table, manifest['parts'][projection.table])}")
+    except duckdb.Error as error:
+        connection.close()
+        raise AnalyticsError(f"the analytics store at {folder} cannot be read ({error}); delete the folder and export again") from None
     return connection
 
 

@@ -86,7 +86,7 @@ def parse_genesis(document: Any) -> Genesis:
     if missing:
         raise LedgerInputError(f"genesis is missing {', '.join(missing)}")
     chain_id = document["chain_id"]
-    if type(chain_id) is not str or not CHAIN_ID_PATTERN.match(chain_id):
+    if type(chain_id) is not str or not CHAIN_ID_PATTERN.fullmatch(chain_id):
         raise LedgerInputError("genesis chain_id must be lowercase letters, digits, '.', '_', '-'")
     suite = get_suite(document["suite"])
     if type(document["time_ms"]) is not int or document["time_ms"] < 0:
@@ -113,13 +113,13 @@ def parse_organisation_spec(value: Any, suite: Suite) -> OrganisationSpec:
     expected = {"admin_key", "id", "kind", "name", "region"}
     if set(value) != expected:
         raise LedgerInputError(f"an organisation needs exactly the fields {', '.join(sorted(expected))}")
-    if type(value["id"]) is not str or not IDENTIFIER_PATTERN.match(value["id"]):
+    if type(value["id"]) is not str or not IDENTIFIER_PATTERN.fullmatch(value["id"]):
         raise LedgerInputError(f"organisation id {value['id']!r} must be lowercase letters, digits, '.', '_', '-'")
     if type(value["name"]) is not str or not value["name"] or len(value["name"]) > 200:
         raise LedgerInputError(f"organisation {value['id']} needs a name of 1 to 200 characters")
     if value["kind"] not in ORGANISATION_KINDS:
         raise LedgerInputError(f"organisation kind {value['kind']!r} is not one of {', '.join(ORGANISATION_KINDS)}")
-    if type(value["region"]) is not str or not REGION_PATTERN.match(value["region"]):
+    if type(value["region"]) is not str or not REGION_PATTERN.fullmatch(value["region"]):
         raise LedgerInputError(f"organisation region {value['region']!r} is not a GB/T 2260 code")
     admin_key = _require_key(value["admin_key"], suite, f"organisation {value['id']} admin_key")
     return OrganisationSpec(value["id"], value["name"], value["kind"], value["region"], admin_key)

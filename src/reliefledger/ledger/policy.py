@@ -721,7 +721,7 @@ def _require_text(entry: dict, name: str, path: str, characters_max: int) -> str
 
 def _require_string(entry: dict, name: str, path: str, pattern: re.Pattern[str], description: str) -> str:
     value = entry.get(name)
-    if type(value) is not str or not pattern.match(value):
+    if type(value) is not str or not pattern.fullmatch(value):
         raise _pack_error(_join(path, name), f"must be {description}")
     return value
 

@@ -54,7 +54,7 @@ def is_region_code(code: object) -> bool:
     Besides the digit pattern the parts must nest: a city needs a province, a county a city, a
     township a city or county; only ``000000`` may have a zero province.
     """
-    if type(code) is not str or not REGION_CODE_PATTERN.match(code):
+    if type(code) is not str or not REGION_CODE_PATTERN.fullmatch(code):
         return False
     province, city, county = code[0:2], code[2:4], code[4:6]
     if province == "00":

@@ -168,14 +168,14 @@ def _require_text(value: dict, name: str, *, limit: int = limits.IDENTIFIER_BYTE
 
 def _require_name(value: dict, name: str) -> str:
     text = _require_type(value, name, str, "body")
-    if not NAME_PATTERN.match(text):
+    if not NAME_PATTERN.fullmatch(text):
         raise EnvelopeError(f"body.{name} must be lowercase letters, digits and _ ({text!r})")
     return text
 
 
 def _require_hex(value: dict, name: str, where: str) -> bytes:
     text = _require_type(value, name, str, where)
-    if len(text) > 512 or not HEX_PATTERN.match(text):
+    if len(text) > 512 or not HEX_PATTERN.fullmatch(text):
         raise EnvelopeError(f"{where}.{name} must be lowercase hex")
     return bytes.fromhex(text)
 

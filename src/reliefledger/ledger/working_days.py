@@ -145,7 +145,7 @@ def get_days_in_month(year: int, month: int) -> int:
 
 def parse_date(text: object, *, where: str = "date") -> int:
     """Day number of a ``YYYY-MM-DD`` date; ``LedgerInputError`` naming ``where`` otherwise."""
-    match = DATE_PATTERN.match(text) if type(text) is str else None
+    match = DATE_PATTERN.fullmatch(text) if type(text) is str else None
     if match is None:
         raise LedgerInputError(f"{where}: must be a date written YYYY-MM-DD")
     year, month, day = (int(part) for part in match.groups())

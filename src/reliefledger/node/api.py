@@ -141,7 +141,7 @@ def create_app(node: Node, *, request_bytes_max: int = 128 * 1024, long_poll_sec
         wait: float = Query(0, ge=0, description="Seconds to wait for a final status (long poll)"),
     ) -> Any:
         """Status, result code and inclusion proofs of a transaction."""
-        if not TRANSACTION_ID_PATTERN.match(transaction_id):
+        if not TRANSACTION_ID_PATTERN.fullmatch(transaction_id):
             raise LedgerInputError("a transaction id is 64 lowercase hex digits", code="invalid_id")
         identifier = bytes.fromhex(transaction_id)
         if wait > 0:
@@ -155,7 +155,7 @@ def create_app(node: Node, *, request_bytes_max: int = 128 * 1024, long_poll_sec
     @app.get("/v1/receipts/{transaction_id}", responses=errors, tags=["transactions"])
     async def get_receipt(transaction_id: str) -> Any:
         """A receipt for a transaction in a block: checkable offline with ``reliefledger verify-receipt``."""
-        if not TRANSACTION_ID_PATTERN.match(transaction_id):
+        if not TRANSACTION_ID_PATTERN.fullmatch(transaction_id):
             raise LedgerInputError("a transaction id is 64 lowercase hex digits", code="invalid_id")
         receipt = build_receipt(node, bytes.fromhex(transaction_id))
         if receipt is None:
@@ -202,7 +202,7 @@ def create_app(node: Node, *, request_bytes_max: int = 128 * 1024, long_poll_sec
     async def follow_report(report_id: str) -> Any:
         """Follow a problem report by its id, without an account: where it is held, its deadline and
         history; no description, caller or case. The filing transaction's receipt proves the filing."""
-        view = get_public_view(node.store, report_id) if IDENTIFIER_PATTERN.match(report_id) else None
+        view = get_public_view(node.store, report_id) if IDENTIFIER_PATTERN.fullmatch(report_id) else None
         if view is None:
             raise LedgerInputError(f"no report {report_id}", code="not_found")
         return view

@@ -145,9 +145,9 @@ def initialise_directory(
     if not organisation_ids or len(set(organisation_ids)) != len(organisation_ids):
         raise LedgerInputError("name one or more distinct organisations", code="invalid_organisations")
     for organisation_id in organisation_ids:
-        if not IDENTIFIER_PATTERN.match(organisation_id):
+        if not IDENTIFIER_PATTERN.fullmatch(organisation_id):
             raise LedgerInputError(f"organisation id {organisation_id!r}: use lowercase letters, digits, '.', '_', '-'", code="invalid_organisations")
-    if not REGION_PATTERN.match(region):
+    if not REGION_PATTERN.fullmatch(region):
         raise LedgerInputError(f"region {region!r} is not a six-digit GB/T 2260 code", code="invalid_region")
     organisation_keys = {organisation_id: generate_key(suite, organisation_id) for organisation_id in organisation_ids}
     orderer_key = generate_key(suite, "orderer")

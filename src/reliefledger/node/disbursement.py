@@ -150,10 +150,21 @@ class Payment:
     """For an earmarked payment: the device key of the household's wallet, which spends it."""
 
 
+def get_latest_payable_month(node: Node) -> str:
+    """The month after the current one (China time, by the node's clock): a run may be prepared
+    ahead for the coming month, never further (a month in year 9999 would empty the budget)."""
+    current = get_local_month(get_current_pack(node.store).calendar, max(node.clock_ms(), node.tip.time_ms))
+    year, month = int(current[:4]), int(current[5:])
+    return f"{year + month // 12}-{month % 12 + 1:02d}"
+
+
 def plan_payments(node: Node, settings: RunSettings) -> tuple[list[Payment], RunReport]:
     """What each case of the programme is due this month, and the cases that cannot be paid (read-only)."""
-    if not MONTH_PATTERN.match(settings.month) or settings.over_cap not in ("split", "redirect"):
+    if not MONTH_PATTERN.fullmatch(settings.month) or settings.over_cap not in ("split", "redirect"):
         raise DisbursementError("the month is YYYY-MM and over_cap is split or redirect")
+    latest = get_latest_payable_month(node)
+    if settings.month > latest:
+        raise DisbursementError(f"{settings.month} cannot be paid yet: a run pays at most the coming month ({latest})")
     for account_id, currency in ((settings.wallet_budget, "CNY-DC"), (settings.bank_budget, "CNY")):
         account = node.store.get(get_account_key(account_id))
         if account is None or account["currency"] != currency:
@@ -194,7 +205,7 @@ def _check_earmark(node: Node, settings: RunSettings) -> None:
     if programme.tier == UNCONDITIONAL_TIER:
         raise DisbursementError(f"{settings.programme} is unconditional cash: it is never earmarked")
     terms = settings.earmark
-    if not terms.categories or any(not IDENTIFIER_PATTERN.match(category) for category in terms.categories):
+    if not terms.categories or any(not IDENTIFIER_PATTERN.fullmatch(category) for category in terms.categories):
         raise DisbursementError("an earmark names one or more merchant categories (lower-case identifiers)")
     if terms.expires_ms <= max(node.clock_ms(), node.tip.time_ms):
         raise DisbursementError("the earmark's expiry has already passed")
@@ -334,7 +345,7 @@ def _earmark(node: Node, case: dict[str, Any], base: str, amount: int) -> list[P
     if wallet is None or wallet["currency"] != "CNY-DC" or wallet.get("holder_key") is None:
         return "earmarked funds need a digital-currency wallet with the holder's device key to spend them"
     account_id = f"{base}.earmarked"
-    if not IDENTIFIER_PATTERN.match(account_id):
+    if not IDENTIFIER_PATTERN.fullmatch(account_id):
         return f"the case id is too long for an earmarked account id ({account_id})"
     return [Payment(account_id, case["id"], case["household"], account_id, amount, "earmarked", wallet["holder_key"])]
 

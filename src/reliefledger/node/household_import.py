@@ -506,7 +506,7 @@ def _check_row(row: ImportRow, household_number: str | None, id_valid: bool) -> 
     if household_number is None:
         return REASON_INVALID_HOUSEHOLD_NUMBER, "household_number: " + ROW_REASONS[REASON_INVALID_HOUSEHOLD_NUMBER]
     region = fields["region"]
-    if not REGION_PATTERN.match(region) or not is_region_code(region):
+    if not REGION_PATTERN.fullmatch(region) or not is_region_code(region):
         return REASON_INVALID_REGION, "region is not a GB/T 2260 code of 6 or 9 digits"
     if not id_valid:
         return REASON_INVALID_ID_NUMBER, "id_number: " + ROW_REASONS[REASON_INVALID_ID_NUMBER]
@@ -533,7 +533,7 @@ def _is_unicode(text: str) -> bool:
 
 def _parse_birth_date(text: str) -> str | None:
     """``YYYY-MM-DD`` of a real date written ``YYYY-MM-DD`` or ``YYYY/M/D``; None otherwise."""
-    match = BIRTH_DATE_PATTERN.match(text)
+    match = BIRTH_DATE_PATTERN.fullmatch(text)
     if match is None:
         return None
     year, month, day = (int(part) for part in match.groups())

@@ -80,7 +80,7 @@ def count_answered_queries(node: Node, requester: str, month: str) -> dict[str, 
 
 async def settle_fees(node: Node, key: KeyFile, settings: FeeSettings) -> FeeReport:
     """Pay every agency for the queries it answered for the requester in the month (never twice)."""
-    if not MONTH_PATTERN.match(settings.month) or settings.fee_fen < 0:
+    if not MONTH_PATTERN.fullmatch(settings.month) or settings.fee_fen < 0:
         raise FeeError("the month is YYYY-MM and the fee is a whole number of fen, not negative")
     payer = node.store.get(get_account_key(settings.payer_account))
     if payer is None or payer["currency"] != settings.asset:

@@ -45,7 +45,7 @@ class StaffDirectory:
 
     def add(self, label: str, key: KeyFile) -> str:
         """Store a staff key and return a new bearer token for it (shown once, stored hashed)."""
-        if not LABEL_PATTERN.match(label):
+        if not LABEL_PATTERN.fullmatch(label):
             raise LedgerInputError(f"staff label {label!r}: use lowercase letters, digits, '.', '_', '-'", code="invalid_label")
         path = self.get_key_path(label)
         if path.exists():

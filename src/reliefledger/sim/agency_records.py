@@ -43,7 +43,7 @@ class FieldSpec:
     """The policy pack's income category, set exactly when ``feed`` is ``income``."""
 
     def __post_init__(self) -> None:
-        if not NAME_PATTERN.match(self.name):
+        if not NAME_PATTERN.fullmatch(self.name):
             raise ValueError(f"field name {self.name!r} is not a lower-case SQL identifier")
         if self.type not in FIELD_TYPES or (self.feed is not None and self.feed not in FEED_KINDS):
             raise ValueError(f"field {self.name}: unknown type {self.type!r} or feed {self.feed!r}")
@@ -66,7 +66,7 @@ class AgencyResource:
     """Columns besides ``id_number``."""
 
     def __post_init__(self) -> None:
-        if not NAME_PATTERN.match(self.table):
+        if not NAME_PATTERN.fullmatch(self.table):
             raise ValueError(f"table name {self.table!r} is not a lower-case SQL identifier")
 
     @property

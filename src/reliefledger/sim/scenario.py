@@ -494,6 +494,8 @@ async def keep_city_alive(casework: Casework, staff: StaffDirectory, population:
                                           sign_purchase(casework, wallet_id, report.wallet_devices[wallet_id], purchase[0].account_id, purchase[1], counter))
         except LedgerInputError as error:
             logger.warning("a step of the living city was refused: %s", error)
+        except Exception:  # noqa: BLE001 - the city goes on; what went wrong is logged in full
+            logger.exception("a step of the living city failed")
 
 
 ANALYTICS_EVERY_S = 60.0
@@ -511,6 +513,8 @@ async def keep_analytics_fresh(store_path: Path, folder: Path, every_s: float) -
             await asyncio.to_thread(export_projections, store_path, folder)
         except (AnalyticsError, OSError) as error:
             logger.warning("the analytics export failed: %s", error)
+        except Exception:  # noqa: BLE001 - the next export tries again; the failure is logged in full
+            logger.exception("the analytics export failed")
 
 
 def _list_wallet_households(node: Node, report: CityReport, count: int = 8) -> list[str]:

@@ -83,8 +83,8 @@ def add_demo_actions(router: APIRouter, node: Node, city: DemoCity | None, rende
     def refusal(error: Exception) -> dict[str, Any]:
         if isinstance(error, ActionError):
             return {"code": error.code, "message": error.message, "status": error.status}
-        if isinstance(error, CaseworkError):
-            return {"code": error.code, "message": str(error), "status": error.status if 400 <= error.status < 500 else 409}
+        if isinstance(error, CaseworkError):  # a busy or halted node, or a step not ordered in time, is the node's 503
+            return {"code": error.code, "message": str(error), "status": error.status if 400 <= error.status < 500 else 503 if error.status >= 500 else 409}
         return {"code": getattr(error, "code", "refused"), "message": str(error), "status": 409}
 
     @router.get("/signin", response_class=HTMLResponse)
@@ -104,7 +104,8 @@ def add_demo_actions(router: APIRouter, node: Node, city: DemoCity | None, rende
         except ActionError:
             member = None
         if member is None:
-            return render(request, "signin.html", None, page="signin", status_code=400, staff=city.describe_staff(), households=list(city.households), merchants=[],
+            merchants = [account["id"] for _, account in node.store.iterate_state_prefix("money/account/") if account["kind"] == "merchant"]
+            return render(request, "signin.html", None, page="signin", status_code=400, staff=city.describe_staff(), households=list(city.households), merchants=merchants,
                           error={"code": "unknown_member", "message": "pick one of the demo's members"})
         home = {"household": f"/beneficiary/{member.identifier}", "merchant": f"/merchant/{member.identifier}"}.get(member.kind)
         if home is None:
@@ -129,7 +130,7 @@ def add_demo_actions(router: APIRouter, node: Node, city: DemoCity | None, rende
             outcome = form.get("outcome")
             if outcome not in ("approve", "refuse"):
                 raise ActionError("invalid_outcome", "the outcome is approve or refuse")
-            case = node.store.get(f"assistance/case/{case_id}") if IDENTIFIER_PATTERN.match(case_id) else None
+            case = node.store.get(f"assistance/case/{case_id}") if IDENTIFIER_PATTERN.fullmatch(case_id) else None
             if case is None:
                 raise ActionError("case_not_found", f"no case {case_id}", 404)
             amount = (case["assessment"] or {}).get("monthly_benefit_fen", 0) if outcome == "approve" else 0
@@ -155,7 +156,7 @@ def add_demo_actions(router: APIRouter, node: Node, city: DemoCity | None, rende
             if city is None or not city.has_role(signed_in(request), "finance_officer"):
                 raise ActionError("not_signed_in", "sign in as the finance officer to pay a month", 401)
             month = (await read_form(request)).get("month", "")
-            if not MONTH.match(month):
+            if not MONTH.fullmatch(month):
                 raise ActionError("invalid_month", "the month is YYYY-MM")
             figures = await city.run_payments(month)
             return await render_payments(request, None, message={"code": "paid", "month": month, **figures})

@@ -22,7 +22,7 @@ from reliefledger.node.reports import VIEW_LEVELS, get_overview
 from reliefledger.web.actions import add_demo_actions
 from reliefledger.web.figures import (get_agency_response_times, get_assisted_by_programme, get_beneficiary, get_block_detail, get_case_detail, get_case_queue,
                                       get_deadlines_met, get_directory, get_latest_blocks, get_merchant, get_paid_fen, get_reports_by_category,
-                                      list_demo_households, list_merchants, list_wallets)
+                                      list_demo_households, list_merchants, list_model_tasks, list_models, list_wallets)
 from reliefledger.web.i18n import COOKIE, get_language, translate
 from reliefledger.web.sign_in import MEMBER_COOKIE, DemoCity
 
@@ -46,12 +46,18 @@ def read_analytics(folder: Path) -> dict[str, Any] | None:
     from reliefledger.analytics.export import AnalyticsError, read_manifest
     from reliefledger.analytics.queries import QUERIES, open_analytics, run_query
 
-    try:
-        connection = open_analytics(folder, threads=1)
-    except AnalyticsError:
+    import duckdb
+
+    if not (folder / "manifest.json").exists():
         return None
     try:
+        connection = open_analytics(folder, threads=1)
+    except AnalyticsError as error:
+        return {"height": None, "tables": {}, "error": str(error)}
+    try:
         tables = {name: run_query(connection, name) for name in QUERIES}
+    except duckdb.Error as error:  # a damaged or foreign store: say so, never a 500
+        return {"height": None, "tables": {}, "error": f"{type(error).__name__}: {error}"}
     finally:
         connection.close()
     return {"height": read_manifest(folder)["height"], "tables": tables}
@@ -116,7 +122,7 @@ def create_dashboard_router(node: Node, city: DemoCity | None = None) -> APIRout
         return render(request, "cases.html", lang, page="cases", queue=get_case_queue(node.store, now_ms()))
 
     def render_case(request: Request, case_id: str, lang: str | None, status_code: int = 200, **context: Any) -> HTMLResponse:
-        detail = get_case_detail(node.store, case_id, now_ms()) if IDENTIFIER_PATTERN.match(case_id) else None
+        detail = get_case_detail(node.store, case_id, now_ms()) if IDENTIFIER_PATTERN.fullmatch(case_id) else None
         member = city.read_member(request.cookies.get(MEMBER_COOKIE)) if city is not None else None
         can_decide = detail is not None and city is not None and city.has_role(member, "approver") and detail["case"]["status"] in ("opinion_given", "in_notice")
         return render(request, "case.html", lang, page="cases", status_code=status_code if detail is not None or "error" in context else 404, detail=detail, now_ms=now_ms(),
@@ -127,7 +133,7 @@ def create_dashboard_router(node: Node, city: DemoCity | None = None) -> APIRout
         return render_case(request, case_id, lang)
 
     def render_merchant(request: Request, merchant: str, lang: str | None, status_code: int = 200, **context: Any) -> HTMLResponse:
-        view = get_merchant(node.store, merchant, now_ms()) if IDENTIFIER_PATTERN.match(merchant) else None
+        view = get_merchant(node.store, merchant, now_ms()) if IDENTIFIER_PATTERN.fullmatch(merchant) else None
         member = city.read_member(request.cookies.get(MEMBER_COOKIE)) if city is not None else None
         till = view is not None and member is not None and member.kind == "merchant" and member.identifier == merchant
         return render(request, "merchant.html", lang, page="beneficiary", status_code=status_code if view is not None or "error" in context else 404, view=view, till=till,
@@ -139,7 +145,7 @@ def create_dashboard_router(node: Node, city: DemoCity | None = None) -> APIRout
 
     @router.get("/beneficiary/{household}", response_class=HTMLResponse)
     async def beneficiary(request: Request, household: str, lang: str | None = None) -> HTMLResponse:
-        view = get_beneficiary(node.store, household) if PSEUDONYM.match(household) else None
+        view = get_beneficiary(node.store, household) if PSEUDONYM.fullmatch(household) else None
         response = render(request, "beneficiary.html", lang, page="beneficiary", view=view)
         if view is None:
             response.status_code = 404
@@ -157,7 +163,8 @@ def create_dashboard_router(node: Node, city: DemoCity | None = None) -> APIRout
     async def analytics(request: Request, lang: str | None = None) -> HTMLResponse:
         folder = node.store.path.parent / "analytics"
         answers = await asyncio.to_thread(read_analytics, folder)
-        return render(request, "analytics.html", lang, page="analytics", answers=answers, folder=str(folder))
+        return render(request, "analytics.html", lang, page="analytics", answers=answers, folder=str(folder), models=list_models(node.store),
+                      tasks=list_model_tasks(node.store))
 
     add_demo_actions(router, node, city, render, render_case, render_merchant)
     return router

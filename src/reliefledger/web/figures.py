@@ -238,7 +238,20 @@ def list_wallets(store: Any, limit: int = 40) -> list[dict[str, Any]]:
     """Beneficiary wallets with their balances (account ids only), for the merchant's till."""
     wallets = []
     for _, account in store.iterate_state_prefix("money/account/"):
-        if account["kind"] == "beneficiary_wallet" and account["holder_key"]:
+        if account["kind"] == "beneficiary_wallet" and account["holder_key"] and account.get("earmark") is None:  # earmarked funds pay their own merchants
             wallets.append({"id": account["id"], "balance_fen": account["credits_posted"] - account["debits_posted"], "wallet_class": account["wallet_class"]})
     wallets.sort(key=lambda wallet: -wallet["balance_fen"])
     return wallets[:limit]
+
+
+def list_models(store: Any) -> list[dict[str, Any]]:
+    """Models and rule sets registered on the ledger, with their evaluation and status."""
+    return [model for _, model in store.iterate_state_prefix("models/model/")]
+
+
+def list_model_tasks(store: Any, limit: int = 100) -> list[dict[str, Any]]:
+    """The tasks models raised (reports filed through the analytics channel), newest first: which
+    model, what kind, where, who holds it and what became of it."""
+    tasks = [report for _, report in store.iterate_state_prefix("reports/report/") if report["channel"] == "analytics"]
+    tasks.sort(key=lambda report: report["filed_ms"], reverse=True)
+    return tasks[:limit]

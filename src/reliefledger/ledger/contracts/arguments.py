@@ -19,7 +19,7 @@ def require_fields(args: dict[str, Any], required: set[str], optional: set[str] 
 def require_string(args: dict[str, Any], name: str, pattern: re.Pattern[str]) -> str:
     """A string argument matching ``pattern``."""
     value = args.get(name)
-    if type(value) is not str or not pattern.match(value):
+    if type(value) is not str or not pattern.fullmatch(value):
         raise Rejection(ResultCode.INVALID_ARGUMENTS, f"{name} does not have the required form")
     return value
 

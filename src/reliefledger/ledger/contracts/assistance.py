@@ -50,10 +50,10 @@ CLOSED_STATES = ("refused", "stopped", "exited", "completed")
 """States after which a household may apply again for the programme."""
 DAY_MS = 86_400_000
 ANSWERS_PER_MEANS_TEST_MAX = 64
+"""Agency answers one means test may name (one per agency and resource asked)."""
 RESPONSE_MS_MAX = 86_400_000
 """A means test may say how long each agency took to answer (the requester's own measurement, for
 the overview's response times); a day bounds it."""
-"""Agency answers one means test may name (one per agency and resource asked)."""
 
 
 def get_case_key(case_id: str) -> str:
@@ -372,7 +372,7 @@ def _require_case(context: TransactionContext, args: dict[str, Any], roles: tupl
 
 
 def _put_case(context: TransactionContext, case: dict[str, Any], **changes: Any) -> None:
-    steps = [*case["steps"], _get_step(context)]
+    steps = [*case.get("steps", []), _get_step(context)]  # a case written before the step log starts its log here
     context.state.put(get_case_key(case["id"]), {**case, **changes, "steps": steps, "updated_height": context.environment.height})
 
 
@@ -507,7 +507,7 @@ def _require_ready_for_approval(case: dict[str, Any], programme: Programme, amou
 
 def _require_reasons(args: dict[str, Any], *, allow_empty: bool) -> list[str]:
     reasons = args.get("reasons")
-    if type(reasons) is not list or len(reasons) > limits.REASONS_PER_DECISION_MAX or any(type(item) is not str or not REASON_PATTERN.match(item) for item in reasons):
+    if type(reasons) is not list or len(reasons) > limits.REASONS_PER_DECISION_MAX or any(type(item) is not str or not REASON_PATTERN.fullmatch(item) for item in reasons):
         raise Rejection(ResultCode.INVALID_ARGUMENTS, f"reasons must be a list of up to {limits.REASONS_PER_DECISION_MAX} reason codes")
     if not reasons and not allow_empty:
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "a refusal, change or exit states its reasons")

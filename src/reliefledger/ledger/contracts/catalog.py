@@ -222,7 +222,7 @@ def process_record_answers(context: TransactionContext, args: dict[str, Any]) ->
         raise Rejection(ResultCode.INVALID_ARGUMENTS, f"answers maps 1 to {ANSWERS_PER_TRANSACTION_MAX} query ids to their outcomes")
     answers = {}
     for query_id in sorted(entries):
-        if not IDENTIFIER_PATTERN.match(query_id) or type(entries[query_id]) is not dict:
+        if not IDENTIFIER_PATTERN.fullmatch(query_id) or type(entries[query_id]) is not dict:
             raise Rejection(ResultCode.INVALID_ARGUMENTS, "answers maps query ids to {case_id, persons, outcome, digest or reason}")
         answers[query_id] = _require_answer_entry(entries[query_id])
     context.state.put(get_answer_record_key(record_id), {
@@ -236,7 +236,7 @@ def _require_answer_entry(entry: dict[str, Any]) -> dict[str, Any]:
     require_fields(entry, {"case_id", "persons", "outcome"}, {"digest", "reason"})
     outcome = require_choice(entry, "outcome", ("answered", "refused"))
     persons = entry["persons"]
-    if type(persons) is not list or not 1 <= len(persons) <= limits.HOUSEHOLD_MEMBERS_MAX or any(type(item) is not str or not DIGEST_PATTERN.match(item) for item in persons):
+    if type(persons) is not list or not 1 <= len(persons) <= limits.HOUSEHOLD_MEMBERS_MAX or any(type(item) is not str or not DIGEST_PATTERN.fullmatch(item) for item in persons):
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "persons must list the pseudonyms asked about")
     return {"case_id": require_string(entry, "case_id", IDENTIFIER_PATTERN),
             "digest": require_string(entry, "digest", DIGEST_PATTERN) if outcome == "answered" else None,

@@ -38,7 +38,7 @@ def require_earmark(context: TransactionContext, args: dict[str, Any], kind: str
     if type(categories) is not list or not 1 <= len(categories) <= CATEGORIES_MAX or len(set(map(str, categories))) != len(categories):
         raise Rejection(ResultCode.INVALID_ARGUMENTS, f"an earmark allows 1 to {CATEGORIES_MAX} distinct merchant categories")
     for category in categories:
-        if type(category) is not str or not IDENTIFIER_PATTERN.match(category):
+        if type(category) is not str or not IDENTIFIER_PATTERN.fullmatch(category):
             raise Rejection(ResultCode.INVALID_ARGUMENTS, "merchant categories are identifiers")
     expires_ms = require_integer(earmark, "expires_ms", context.environment.time_ms + 1, limits.INTEGER_ABSOLUTE_MAX)
     return_account = context.state.get(get_account_key(require_string(earmark, "return_account_id", IDENTIFIER_PATTERN)))

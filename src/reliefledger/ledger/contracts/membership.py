@@ -222,7 +222,7 @@ def _require_roles(args: dict[str, Any]) -> list[str]:
     roles = args["roles"]
     if type(roles) is not list or not 1 <= len(roles) <= limits.ROLES_PER_MEMBER_MAX:
         raise Rejection(ResultCode.INVALID_ARGUMENTS, f"roles must be a list of 1 to {limits.ROLES_PER_MEMBER_MAX}")
-    if any(type(role) is not str or not ROLE_PATTERN.match(role) for role in roles):
+    if any(type(role) is not str or not ROLE_PATTERN.fullmatch(role) for role in roles):
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "a role must be lowercase letters, digits and _")
     return sorted(set(roles))
 

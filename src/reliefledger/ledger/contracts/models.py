@@ -40,7 +40,7 @@ def get_model_key(model_id: str) -> str:
 
 def require_model_in_service(state: Any, model_id: Any) -> dict[str, Any]:
     """The model an alert names, which must exist and be in service (for ``reports.file``)."""
-    if type(model_id) is not str or not IDENTIFIER_PATTERN.match(model_id):
+    if type(model_id) is not str or not IDENTIFIER_PATTERN.fullmatch(model_id):
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "model_id does not have the required form")
     model = state.get(get_model_key(model_id))
     if model is None:
@@ -58,7 +58,7 @@ def process_register_model(context: TransactionContext, args: dict[str, Any]) ->
     if context.state.get(get_model_key(model_id)) is not None:
         raise Rejection(ResultCode.MODEL_EXISTS, f"model {model_id} exists; a new version is a new model id")
     evaluation = args["evaluation"]
-    if type(evaluation) is not dict or not 1 <= len(evaluation) <= FIGURES_MAX or not all(type(name) is str and FIGURE_PATTERN.match(name) for name in evaluation):
+    if type(evaluation) is not dict or not 1 <= len(evaluation) <= FIGURES_MAX or not all(type(name) is str and FIGURE_PATTERN.fullmatch(name) for name in evaluation):
         raise Rejection(ResultCode.INVALID_ARGUMENTS, f"evaluation maps 1 to {FIGURES_MAX} figure names to integers")
     figures = {name: require_integer(evaluation, name, 0, limits.INTEGER_ABSOLUTE_MAX) for name in sorted(evaluation)}
     context.state.put(get_model_key(model_id), {

@@ -212,7 +212,7 @@ def _require_members(value: Any) -> list[dict[str, str]]:
 
 
 def _require_person_list(value: Any) -> list[str]:
-    if type(value) is not list or not value or any(type(item) is not str or not DIGEST_PATTERN.match(item) for item in value):
+    if type(value) is not list or not value or any(type(item) is not str or not DIGEST_PATTERN.fullmatch(item) for item in value):
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "persons must be a non-empty list of pseudonyms")
     if len(set(value)) != len(value):
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "a person is listed twice")

@@ -175,7 +175,7 @@ def _cancel_open_approvals(context: TransactionContext, event: dict[str, Any], a
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "cancelled_approvals lists the event's open approvals, once each")
     cancelled = 0
     for approval_id in approval_ids:
-        key = f"relief/approval/{event['id']}/{approval_id}" if type(approval_id) is str and IDENTIFIER_PATTERN.match(approval_id) else None
+        key = f"relief/approval/{event['id']}/{approval_id}" if type(approval_id) is str and IDENTIFIER_PATTERN.fullmatch(approval_id) else None
         approval = context.state.get(key) if key else None
         if approval is None or approval["status"] != "open":
             raise Rejection(ResultCode.WRONG_EVENT_STATE, f"{approval_id!r} is not an open approval of the event")

@@ -328,7 +328,7 @@ def _require_rules(state: Any) -> dict[str, Any]:
 
 
 def _require_organisation(state: Any, organisation: Any) -> None:
-    if type(organisation) is not str or not IDENTIFIER_PATTERN.match(organisation) or state.get(get_organisation_key(organisation)) is None:
+    if type(organisation) is not str or not IDENTIFIER_PATTERN.fullmatch(organisation) or state.get(get_organisation_key(organisation)) is None:
         raise Rejection(ResultCode.INVALID_ARGUMENTS, f"{organisation!r} is not a member organisation")
 
 
