@@ -26,7 +26,7 @@ def test_every_check_meets_its_thresholds_on_a_held_out_city(tmp_path: Path) -> 
     asyncio.run(run_city_demo(root, households=HOUSEHOLDS, port=find_free_port(), serve_seconds=0, console=Console(file=io.StringIO()),
                               extend_app=lambda app, node, city: None, pace_s=60, seed=HELD_OUT_SEED))
     figures = asyncio.run(evaluate_city(root, seed=HELD_OUT_SEED, households=HOUSEHOLDS))["checks"]
-    for check in ("cash_out", "paid_after_death"):  # the planted cases: found, and nothing else flagged
+    for check in ("cash_out", "merchant_outlier", "paid_after_death"):  # the planted cases: found, and nothing else flagged
         assert figures[check]["positives"] >= 1 and figures[check]["precision"] >= PRECISION_MIN and figures[check]["recall"] >= RECALL_MIN, (check, figures[check])
     for check, result in figures.items():
         assert result["false_positive_rate"] <= FALSE_POSITIVE_RATE_MAX and result["false_positive_rate_gap"] <= FALSE_POSITIVE_GAP_MAX, (check, result)

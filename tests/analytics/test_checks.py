@@ -100,3 +100,38 @@ def test_a_record_that_gives_no_rows_any_more_leaves_a_marker_that_hides_its_old
     connection = open_analytics(tmp_path)
     assert connection.execute("SELECT case_id, count(*) FROM means_test_answers GROUP BY ALL").fetchall() == [("c2", 2)]
     connection.close()
+
+
+def test_the_merchant_model_isolates_the_merchant_whose_takings_look_like_no_other(tmp_path: Path) -> None:
+    """Thirty ordinary shops and one that takes most of each benefit in round sums on the day it
+    arrives: the isolation forest flags that one alone, the same way every run, with its most
+    telling payments as evidence; with fewer than three merchants it compares nothing."""
+    import random
+
+    from reliefledger.analytics.merchant_model import find_outlying_merchants
+
+    rng = random.Random(5)
+    accounts = [account("budget", "programme_budget")] + [account(f"s{number}", "merchant") for number in range(31)]
+    transfers, wallet = [], 0
+    for shop in range(31):
+        for _ in range(12):
+            wallet += 1
+            accounts.append(account(f"w{wallet}", "beneficiary_wallet"))
+            benefit = rng.randint(30_000, 90_000)
+            transfers.append({**transfer(f"b{wallet}", 101, "budget", f"w{wallet}", benefit, 0), "credit_kind": "beneficiary_wallet"})
+            if shop == 30:  # the bad one: 90 % of the benefit in whole hundreds of yuan, the same day
+                amount, when = benefit * 9 // 10 // 10_000 * 10_000 or 10_000, 3_600_000
+            else:
+                amount, when = rng.randint(500, 9_000), rng.randint(1, 20) * DAY_MS
+            transfers.append({**transfer(f"p{wallet}", 300, f"w{wallet}", f"s{shop}", amount, when), "credit_kind": "merchant"})
+    folder = build_store(tmp_path / "many", accounts=accounts, transfers=transfers)
+    connection = open_analytics(folder)
+    first, second = find_outlying_merchants(connection), find_outlying_merchants(connection)
+    connection.close()
+    assert [alert.subject for alert in first] == ["s30"] and first == second
+    assert first[0].check == "merchant_outlier" and len(first[0].evidence) == 12 and all(item.startswith("tx-p") for item in first[0].evidence)
+    few = build_store(tmp_path / "few", accounts=accounts, transfers=[item for item in transfers if item["credit_account_id"] in ("s0", "s30")
+                                                                    or item["code"] == 101])
+    connection = open_analytics(few)
+    assert find_outlying_merchants(connection) == []
+    connection.close()

@@ -145,7 +145,7 @@ def test_the_demo_city_in_a_real_browser_with_screenshots_of_every_page(tmp_path
                 page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
             assert page.locator("#report-overview").inner_text().count("110") > 0
             page.goto(f"{url}/analytics")  # the models in service on the ledger, and the tasks they raised for people
-            assert page.locator("#models tbody tr").count() == 2 and page.locator("#model-tasks tbody tr").count() >= 1
+            assert page.locator("#models tbody tr").count() == 3 and page.locator("#model-tasks tbody tr").count() >= 1
             page.goto(f"{url}/directory")
             assert page.locator("#answers tbody tr").count() > 0  # every answer an agency gave the means tests is on the ledger
             page.goto(f"{url}/beneficiary")

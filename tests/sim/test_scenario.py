@@ -55,7 +55,7 @@ def test_the_city_demo_builds_a_living_city_that_the_audit_finds_sound(tmp_path:
         tasks = [json.loads(value) for (value,) in connection.execute("SELECT value FROM state WHERE key >= 'reports/report/outreach-' AND key < 'reports/report/outreach.'")]
         applied = {json.loads(value)["household"] for (value,) in connection.execute("SELECT value FROM state WHERE key >= 'assistance/case/' AND key < 'assistance/case0'")}
     # Issue 9 in the city: the rules and the discovery model in service; discovery opened visits only for households that never applied.
-    assert set(models) == {"rules-2026-11-1", "discovery-2026-11-1"} and all(model["status"] == "in_service" for model in models.values())
+    assert set(models) == {"rules-2026-11-1", "merchants-2026-11-1", "discovery-2026-11-1"} and all(model["status"] == "in_service" for model in models.values())
     assert len(tasks) == report.outreach_tasks and all(task["model_id"] == "discovery-2026-11-1" and task["outreach"]["visit_due_ms"] for task in tasks)
     assert 0 <= report.outreach_in_hardship <= report.outreach_tasks <= 4 and len(applied) >= 36  # one household in ten never applied
     assert takings > served_takings[0]  # and holders kept shopping

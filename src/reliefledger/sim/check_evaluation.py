@@ -14,6 +14,7 @@ from typing import Any
 from reliefledger.analytics.checks import CHECKS, run_checks
 from reliefledger.analytics.evaluation import GroundTruth, evaluate_checks
 from reliefledger.analytics.export import export_projections
+from reliefledger.analytics.merchant_model import find_outlying_merchants
 from reliefledger.analytics.queries import open_analytics
 from reliefledger.ledger.pseudonyms import compute_household_pseudonym, compute_person_pseudonym
 from reliefledger.node.desk import open_desk
@@ -70,6 +71,7 @@ def build_ground_truth(root: Path, paid_after_death: set[str]) -> dict[str, Grou
     dibao = {case_id for case_id, case in cases.items() if case["programme"] == PROGRAMME and case["decision"] is not None and case["decision"]["outcome"] == "approve"}
     return {
         "cash_out": GroundTruth({entry["account_id"] for entry in planted["merchants"] if entry["case"] == "cashing_out"}, set(merchants), merchants),
+        "merchant_outlier": GroundTruth({entry["account_id"] for entry in planted["merchants"] if entry["case"] == "cashing_out"}, set(merchants), merchants),
         "paid_after_death": GroundTruth(paid_after_death, dibao, case_districts),
         "exclusive_programmes": GroundTruth(set(), set(households), households),
         "assets_after_enrolment": GroundTruth(set(), dibao, case_districts),
@@ -83,9 +85,9 @@ async def evaluate_city(root: Path, *, seed: int, households: int) -> dict[str, 
     export_projections(root / "ledger.sqlite", root / "analytics")
     connection = open_analytics(root / "analytics")
     try:
-        alerts = run_checks(connection)
+        alerts = run_checks(connection) + find_outlying_merchants(connection)
     finally:
         connection.close()
     figures = evaluate_checks(alerts, build_ground_truth(root, paid_after_death))
-    assert set(figures) == set(CHECKS), "every check has a ground truth"
+    assert set(figures) == {*CHECKS, "merchant_outlier"}, "every check has a ground truth"
     return {"households": households, "seed": seed, "checks": figures}

@@ -26,7 +26,7 @@ from reliefledger.ledger.results import Rejection, ResultCode
 
 ANALYST = "analyst"
 """Staff who put models in service and file their alerts (through the reports' analytics channel)."""
-MODEL_KINDS = ("anomaly_rules", "discovery_model")
+MODEL_KINDS = ("anomaly_rules", "anomaly_model", "discovery_model")
 VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
 FIGURE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 FIGURES_MAX = 64
