@@ -69,6 +69,8 @@ def test_a_payment_after_a_recorded_death_becomes_a_task_that_a_person_decides(t
                 await casework.submit(analyst, "models", "retire_model", {"model_id": "rules-2026-11", "reason": "replaced"})
                 after_retirement = await file_alerts(casework, analyst, [Alert("paid_after_death", "another-case", "110105", 1, ("x",))],
                                                      "rules-2026-11", fallback_region="110000")
+                refused_subject = node.suite.compute_hash(f"reliefledger.report/{Alert('paid_after_death', 'another-case', '110105', 1, ('x',)).alert_id}".encode()).hex()
+                assert [entry for entry in casework.vault.list_records(refused_subject) if not entry.destroyed] == []  # the refused alert left nothing readable
                 model = node.store.get("models/model/rules-2026-11")
                 return enrolled, alerts, first, again, filed, note, resolved, model, after_retirement
 

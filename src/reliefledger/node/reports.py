@@ -56,15 +56,22 @@ class ReportDesk:
         report_id = alert_id or f"r{secrets.token_hex(16)}"
         if alert_id is not None and get_report(self.casework.node.store, alert_id) is not None:
             raise CaseworkError(f"alert {alert_id} was filed already", code="report_exists", status=409)
+        receipts = [self._put_note(report_id, "report", description)]
         args: dict[str, Any] = {"report_id": report_id, "region": region, "category": category, "urgency": urgency, "channel": channel,
-                                "description_commitment": self.store_note(report_id, "report", description)}
+                                "description_commitment": receipts[0].commitment}
         if subject_organisation is not None:
             args["subject_organisation"] = subject_organisation
         if model_id is not None:
             args["model_id"] = model_id
         if caller:
-            args["caller_commitment"] = self.store_note(report_id, "report_caller", caller)
-        transaction = await self.casework.submit(actor, "reports", "file", args)
+            receipts.append(self._put_note(report_id, "report_caller", caller))
+            args["caller_commitment"] = receipts[-1].commitment
+        try:
+            transaction = await self.casework.submit(actor, "reports", "file", args)
+        except BaseException:
+            for receipt in receipts:  # nothing half-written: the vault forgets a report the ledger refused
+                self.casework.vault.destroy(receipt.record_id, compact=False)
+            raise
         return {"report_id": report_id, "transaction": transaction["id"], "follow": f"/v1/public/reports/{report_id}",
                 "receipt": f"/v1/receipts/{transaction['id']}"}
 
@@ -76,8 +83,11 @@ class ReportDesk:
     def store_note(self, report_id: str, kind: str, record: dict[str, Any]) -> str:
         """Keep a record about a report (its description, an outcome, a visit) in the vault, filed under
         a pseudonym of the report; answer its commitment."""
+        return self._put_note(report_id, kind, record).commitment
+
+    def _put_note(self, report_id: str, kind: str, record: dict[str, Any]) -> Any:
         subject = self.casework.node.suite.compute_hash(f"reliefledger.report/{report_id}".encode()).hex()
-        return self.casework.vault.put(subject=subject, kind=kind, owner=self.casework.organisation, record=record).commitment
+        return self.casework.vault.put(subject=subject, kind=kind, owner=self.casework.organisation, record=record)
 
 
 def get_report(state: Any, report_id: str) -> dict[str, Any] | None:
