@@ -3,35 +3,28 @@ household's unchanged benefit, the export and the checks find it, the rule set i
 on the ledger, the alert is filed once as a report naming it, and a person at finance decides."""
 
 import asyncio
-import io
-import socket
 from pathlib import Path
 
-from rich.console import Console
 
+from city_support import build_city
 from reliefledger.analytics.alerts import file_alerts, get_rules_parameters_digest, put_rules_in_service
 from reliefledger.analytics.checks import Alert, run_checks
 from reliefledger.analytics.export import export_projections
 from reliefledger.analytics.queries import open_analytics
 from reliefledger.ledger.contracts.reports import get_report_key
 from reliefledger.node.desk import admit_staff, open_desk
+from reliefledger.node.disbursement import get_next_month
 from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.reports import ReportDesk
 from reliefledger.node.runtime import open_node, read_clock_ms
 from reliefledger.node.staff import StaffDirectory
-from reliefledger.sim.scenario import pay_month, run_city_demo
+from reliefledger.sim.scenario import pay_month
 
-
-def find_free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_a_payment_after_a_recorded_death_becomes_a_task_that_a_person_decides(tmp_path: Path) -> None:
     root = tmp_path / "city"
-    asyncio.run(run_city_demo(root, households=40, port=find_free_port(), serve_seconds=0, console=Console(file=io.StringIO()),
-                              extend_app=lambda app, node, city: None, pace_s=60))
+    build_city(root, households=40)
     directory = ChainDirectory(root)
 
     async def scenario() -> tuple:
@@ -46,8 +39,7 @@ def test_a_payment_after_a_recorded_death_becomes_a_task_that_a_person_decides(t
                 deceased = next(member for member in household["members"] if member != household["head"])
                 await casework.change_household(staff.get("cw"), "record_death", {"person": deceased})
                 runs = sorted(key.rsplit("/", 1)[1] for key, _ in node.store.iterate_state_prefix("money/run/dibao/110000/"))
-                year, month = int(runs[-1][:4]), int(runs[-1][5:])
-                await pay_month(node, staff.get("finance").key, f"{year + month // 12}-{month % 12 + 1:02d}")  # the benefit was not changed: paid as before
+                await pay_month(node, staff.get("finance").key, get_next_month(runs[-1]))  # the benefit was not changed: paid as before
                 export_projections(directory.store_path, root / "alerts-store")
                 connection = open_analytics(root / "alerts-store")
                 alerts = run_checks(connection)

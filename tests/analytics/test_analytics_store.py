@@ -2,9 +2,7 @@
 DuckDB, every figure checked against an independent count over the SQLite store (SQL and JSON)."""
 
 import asyncio
-import io
 import json
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -12,21 +10,17 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
+from city_support import build_city
 from reliefledger.analytics.export import AnalyticsError, compact, export_projections, read_manifest
 from reliefledger.analytics.queries import open_analytics, run_query
 from reliefledger.node.desk import open_desk
+from reliefledger.node.disbursement import get_next_month
 from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.runtime import open_node, read_clock_ms
 from reliefledger.node.staff import StaffDirectory
-from reliefledger.sim.scenario import pay_month, run_city_demo
+from reliefledger.sim.scenario import pay_month
 
-
-def find_free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def read_state(root: Path, prefix: str) -> dict[str, dict]:
@@ -76,8 +70,7 @@ def dependent_figures(folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("analytics") / "city"
-    asyncio.run(run_city_demo(root, households=40, port=find_free_port(), serve_seconds=0, console=Console(file=io.StringIO()),
-                              extend_app=lambda app, node, city: None, pace_s=60))
+    build_city(root, households=40)
     return root
 
 
@@ -100,8 +93,7 @@ def test_export_and_queries_agree_with_an_independent_count_and_later_exports_ad
                 waiting = next(case for _, case in node.store.iterate_state_prefix("assistance/case/") if case["status"] == "in_notice")
                 await casework.decide(staff.get("county"), waiting["id"], outcome="approve", reasons=[], monthly_benefit_fen=waiting["assessment"]["monthly_benefit_fen"])
                 runs = sorted(key for key, _ in node.store.iterate_state_prefix("money/run/dibao/110000/"))
-                month = runs[-1].rsplit("/", 1)[1]
-                await pay_month(node, staff.get("finance").key, f"{int(month[:4]) + int(month[5:]) // 12}-{int(month[5:]) % 12 + 1:02d}")
+                await pay_month(node, staff.get("finance").key, get_next_month(runs[-1].rsplit("/", 1)[1]))
                 return waiting["id"]
 
     decided = asyncio.run(decide_and_pay_the_next_month())

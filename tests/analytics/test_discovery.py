@@ -3,14 +3,12 @@ fair enough across districts, explained by its top reasons; its scores only open
 that people visit and close."""
 
 import asyncio
-import io
-import socket
 from pathlib import Path
 
 import numpy
 import pytest
-from rich.console import Console
 
+from city_support import build_city
 from reliefledger.analytics.alerts import Candidate, file_outreach_tasks
 from reliefledger.analytics.discovery import SIGNALS, THRESHOLD, build_matrix, evaluate, is_in_hardship, to_basis_points, train
 from reliefledger.ledger.contracts.reports import get_report_key
@@ -21,7 +19,6 @@ from reliefledger.node.runtime import open_node, read_clock_ms
 from reliefledger.node.staff import StaffDirectory
 from reliefledger.policy_files import get_default_policy_path, read_policy_pack
 from reliefledger.sim.population import generate_population
-from reliefledger.sim.scenario import run_city_demo
 
 _, PACK = read_policy_pack(get_default_policy_path())
 TIME_MS = 1_769_904_000_000  # 2026-02-01
@@ -70,18 +67,12 @@ def test_reasons_name_the_signals_that_raised_the_score(data) -> None:
     assert model.explain(comfortable[0], count=3) != reasons
 
 
-def find_free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 def test_scores_open_outreach_tasks_once_and_a_person_records_the_visit(data, tmp_path: Path) -> None:
     (_, matrix, labels), _ = data
     model = train(matrix, labels)
     root = tmp_path / "city"
-    asyncio.run(run_city_demo(root, households=40, port=find_free_port(), serve_seconds=0, console=Console(file=io.StringIO()),
-                              extend_app=lambda app, node, city: None, pace_s=60))
+    build_city(root, households=40)
     population = generate_population(seed=2026, households=40)  # the demo city's own population
     directory = ChainDirectory(root)
 

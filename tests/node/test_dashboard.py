@@ -211,7 +211,7 @@ def take_steps_from_the_pages(browser, url: str, figures: dict) -> None:
     assert page.locator("#deadlines td[data-state=late]").count() >= 1  # decided weeks after the county's deadline, and the page says so
     page.screenshot(path=str(ARTIFACTS / "case.png"), full_page=True)
     household = page.locator("#household-link").get_attribute("href").rsplit("/", 1)[1]
-    benefit = page.locator("#case-id").evaluate("() => document.body.innerText")  # the monthly amount is on the page
+    benefit = page.inner_text("main")  # the monthly amount is on the page
     with page.expect_navigation():
         page.click("#sign-out")
     sign_in(page, url, "staff:finance")

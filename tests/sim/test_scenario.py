@@ -61,7 +61,7 @@ def test_the_city_demo_builds_a_living_city_that_the_audit_finds_sound(tmp_path:
     assert takings > served_takings[0]  # and holders kept shopping
     assert json.loads(case)["status"] == "in_notice"  # left for a visitor to decide
     truth = json.loads((tmp_path / "city" / "ground-truth.json").read_text())
-    assert [merchant["case"] for merchant in truth["merchants"]] == ["cashing_out"] and report.cash_outs >= 0
+    assert [merchant["case"] for merchant in truth["merchants"]] == ["cashing_out"]
     assert {entry["case"] for entry in truth["households"]} <= {"hidden_assets", "enrolled_twice", "deceased"}
     assert all(len(entry["household"]) == 64 for entry in truth["households"])  # pseudonyms only, never a name or an ID number
     audit = run_cli("verify", tmp_path / "city")

@@ -22,6 +22,12 @@ from reliefledger.node.staff import StaffMember
 RULES_VERSION = "2026.11.1"
 """The rule set's version: change it with any change to ``checks.CHECKS`` or its thresholds."""
 ALERT_CATEGORY = "fund_problem"
+RULES_EVALUATION = {"cash_out_precision_bp": 10_000, "cash_out_recall_bp": 10_000, "paid_after_death_precision_bp": 10_000,
+                    "paid_after_death_recall_bp": 10_000, "held_out_households": 1_500}
+"""The rule set's figures as measured on the held-out city (seed 31, 1,500 households) by
+``sim/check_evaluation.py`` — docs/model-card.md; ``tests/analytics/test_check_evaluation.py``
+measures them again on every run of the suite and fails if they fall below its thresholds."""
+RULES_CALIBRATION = "held-out synthetic city: seed 31, 1,500 households, deaths recorded and paid on"
 
 
 def get_rules_parameters_digest() -> str:

@@ -11,6 +11,8 @@ the benefit (outliers for being smaller or more ordinary are not findings), beco
 their most telling payments as evidence. Like every alert, it only opens a task for a person.
 """
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import duckdb
@@ -20,6 +22,7 @@ from sklearn.ensemble import IsolationForest
 from reliefledger.analytics.checks import DISBURSEMENT_CODES, EVIDENCE_MAX, RETAIL_CODE, Alert
 
 SEED = 2026
+TREES = 200
 PAYMENTS_MIN = 5
 """A merchant needs this many wallet payments to be profiled."""
 CONTAMINATION = 0.02
@@ -63,12 +66,19 @@ def read_profiles(connection: duckdb.DuckDBPyConnection) -> MerchantProfiles:
     return MerchantProfiles([row[0] for row in rows], matrix, [list(row[6]) for row in rows])
 
 
+def get_parameters_digest() -> str:
+    """SHA-256 of the model's configuration and the SQL of its profile: its version's identity."""
+    document = json.dumps({"contamination": CONTAMINATION, "features": FEATURES, "payments_min": PAYMENTS_MIN, "profile": PROFILE_SQL, "seed": SEED,
+                           "trees": TREES}, sort_keys=True)
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
 def find_outlying_merchants(connection: duckdb.DuckDBPyConnection, regions: dict[str, str] | None = None) -> list[Alert]:
     """Alerts for merchants the forest isolates on the suspicious side (deterministic: fixed seed)."""
     profiles = read_profiles(connection)
     if len(profiles.merchants) < 3:
         return []  # nothing to compare a merchant with
-    forest = IsolationForest(n_estimators=200, random_state=SEED, contamination=CONTAMINATION).fit(profiles.matrix)
+    forest = IsolationForest(n_estimators=TREES, random_state=SEED, contamination=CONTAMINATION).fit(profiles.matrix)
     outlying = forest.predict(profiles.matrix) == -1
     scores = -forest.score_samples(profiles.matrix)
     typical_share = float(numpy.median(profiles.matrix[:, 1]))

@@ -150,12 +150,16 @@ class Payment:
     """For an earmarked payment: the device key of the household's wallet, which spends it."""
 
 
+def get_next_month(month: str) -> str:
+    """The month after ``YYYY-MM``."""
+    year, number = int(month[:4]), int(month[5:])
+    return f"{year + number // 12}-{number % 12 + 1:02d}"
+
+
 def get_latest_payable_month(node: Node) -> str:
     """The month after the current one (China time, by the node's clock): a run may be prepared
     ahead for the coming month, never further (a month in year 9999 would empty the budget)."""
-    current = get_local_month(get_current_pack(node.store).calendar, max(node.clock_ms(), node.tip.time_ms))
-    year, month = int(current[:4]), int(current[5:])
-    return f"{year + month // 12}-{month % 12 + 1:02d}"
+    return get_next_month(get_local_month(get_current_pack(node.store).calendar, max(node.clock_ms(), node.tip.time_ms)))
 
 
 def plan_payments(node: Node, settings: RunSettings) -> tuple[list[Payment], RunReport]:

@@ -18,16 +18,12 @@ from reliefledger.analytics.merchant_model import find_outlying_merchants
 from reliefledger.analytics.queries import open_analytics
 from reliefledger.ledger.pseudonyms import compute_household_pseudonym, compute_person_pseudonym
 from reliefledger.node.desk import open_desk
+from reliefledger.node.disbursement import get_next_month
 from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.runtime import open_node, read_clock_ms
 from reliefledger.node.staff import StaffDirectory
 from reliefledger.sim.population import generate_population
 from reliefledger.sim.scenario import PROGRAMME, REGION, pay_month
-
-
-def get_next_month(month: str) -> str:
-    year, number = int(month[:4]), int(month[5:])
-    return f"{year + number // 12}-{number % 12 + 1:02d}"
 
 
 async def record_deaths_and_pay_on(root: Path, *, seed: int, households: int) -> set[str]:

@@ -202,11 +202,11 @@ async def _assist(directory: ChainDirectory, casework: Casework, staff: StaffDir
     the likeliest. Every task is a report a person closes."""
     import numpy
 
-    from reliefledger.analytics.alerts import Candidate, file_alerts, file_outreach_tasks, put_rules_in_service
+    from reliefledger.analytics.alerts import RULES_CALIBRATION, RULES_EVALUATION, Candidate, file_alerts, file_outreach_tasks, put_rules_in_service
     from reliefledger.analytics.checks import run_checks
-    from reliefledger.analytics.discovery import THRESHOLD, build_matrix, evaluate, is_in_hardship, to_basis_points, train
+    from reliefledger.analytics.discovery import THRESHOLD, build_matrix, compute_digest, evaluate, is_in_hardship, to_basis_points, train
     from reliefledger.analytics.export import export_projections
-    from reliefledger.analytics.merchant_model import find_outlying_merchants
+    from reliefledger.analytics.merchant_model import find_outlying_merchants, get_parameters_digest, read_profiles
     from reliefledger.analytics.queries import open_analytics
 
     node = casework.node
@@ -219,16 +219,16 @@ async def _assist(directory: ChainDirectory, casework: Casework, staff: StaffDir
         alerts = run_checks(connection)
         merchant_regions = {account["id"]: account.get("region") or "" for _, account in node.store.iterate_state_prefix("money/account/") if account["kind"] == "merchant"}
         outlying = find_outlying_merchants(connection, merchant_regions)
+        profiles = read_profiles(connection)  # what the forest was fitted on: its training data's digest
     finally:
         connection.close()
-    await put_rules_in_service(casework, analyst, "rules-2026-11-1", calibration_digest=hashlib.sha256(b"held-out city seed 31, 1500 households").hexdigest(),
-                               evaluation={"cash_out_precision_bp": 10_000, "cash_out_recall_bp": 10_000, "paid_after_death_precision_bp": 10_000,
-                                           "paid_after_death_recall_bp": 10_000})
+    # The held-out city is rebuilt from its seed by the evaluation; its description's digest names it.
+    await put_rules_in_service(casework, analyst, "rules-2026-11-1", calibration_digest=hashlib.sha256(RULES_CALIBRATION.encode()).hexdigest(),
+                               evaluation=RULES_EVALUATION)
     report.alerts = len((await file_alerts(casework, analyst, alerts, "rules-2026-11-1", fallback_region=REGION)).filed)
     await casework.submit(analyst, "models", "register_model", {"model_id": "merchants-2026-11-1", "kind": "anomaly_model", "version": "2026.11.1",
-                                                                 "training_digest": hashlib.sha256(b"fitted on the city's own merchants at each run").hexdigest(),
-                                                                 "parameters_digest": hashlib.sha256(b"isolation forest, 200 trees, seed 2026, 2 % outlying").hexdigest(),
-                                                                 "evaluation": {"held_out_recall_bp": 10_000, "merchants_flagged_per_100": 2}})
+                                                                 "training_digest": compute_digest(profiles.matrix), "parameters_digest": get_parameters_digest(),
+                                                                 "evaluation": {"merchants_profiled": len(profiles.merchants), "merchants_flagged": len(outlying)}})
     report.alerts += len((await file_alerts(casework, analyst, outlying, "merchants-2026-11-1", fallback_region=REGION)).filed)
     pack = casework.get_current_pack()
     time_ms = node.tip.time_ms

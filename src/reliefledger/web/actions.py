@@ -21,8 +21,9 @@ from reliefledger.ledger.contracts.retail import sign_wallet_payment
 from reliefledger.ledger.errors import LedgerInputError
 from reliefledger.ledger.genesis import IDENTIFIER_PATTERN
 from reliefledger.node.casework import CaseworkError
+from reliefledger.node.disbursement import get_next_month
 from reliefledger.node.peer import Node
-from reliefledger.web.figures import list_payment_runs
+from reliefledger.web.figures import list_merchants, list_payment_runs
 from reliefledger.web.sign_in import MEMBER_COOKIE, DemoCity, Member
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -59,12 +60,6 @@ def parse_yuan(text: str) -> int:
     return int(amount * 100)
 
 
-def get_next_month(month: str) -> str:
-    """The month after ``YYYY-MM``."""
-    year, number = int(month[:4]), int(month[5:])
-    return f"{year + number // 12}-{number % 12 + 1:02d}"
-
-
 def suggest_run_month(node: Node) -> str:
     """The month after the latest run of the programme (the first month of the pack when none)."""
     runs = list_payment_runs(node.store, PROGRAMME, REGION)
@@ -91,8 +86,7 @@ def add_demo_actions(router: APIRouter, node: Node, city: DemoCity | None, rende
     async def sign_in_page(request: Request, lang: str | None = None) -> HTMLResponse:
         if city is None:
             return render(request, "signin.html", lang, page="signin", staff=[], households=[], merchants=[])
-        merchants = [account["id"] for _, account in node.store.iterate_state_prefix("money/account/") if account["kind"] == "merchant"]
-        return render(request, "signin.html", lang, page="signin", staff=city.describe_staff(), households=list(city.households), merchants=merchants)
+        return render(request, "signin.html", lang, page="signin", staff=city.describe_staff(), households=list(city.households), merchants=list_merchants(node.store))
 
     @router.post("/signin")
     async def sign_in(request: Request) -> Response:
@@ -104,8 +98,8 @@ def add_demo_actions(router: APIRouter, node: Node, city: DemoCity | None, rende
         except ActionError:
             member = None
         if member is None:
-            merchants = [account["id"] for _, account in node.store.iterate_state_prefix("money/account/") if account["kind"] == "merchant"]
-            return render(request, "signin.html", None, page="signin", status_code=400, staff=city.describe_staff(), households=list(city.households), merchants=merchants,
+            return render(request, "signin.html", None, page="signin", status_code=400, staff=city.describe_staff(), households=list(city.households),
+                          merchants=list_merchants(node.store),
                           error={"code": "unknown_member", "message": "pick one of the demo's members"})
         home = {"household": f"/beneficiary/{member.identifier}", "merchant": f"/merchant/{member.identifier}"}.get(member.kind)
         if home is None:
