@@ -54,10 +54,25 @@ def test_the_city_demo_builds_a_living_city_that_the_audit_finds_sound(tmp_path:
         models = {json.loads(value)["id"]: json.loads(value) for (value,) in connection.execute("SELECT value FROM state WHERE key >= 'models/' AND key < 'models0'")}
         tasks = [json.loads(value) for (value,) in connection.execute("SELECT value FROM state WHERE key >= 'reports/report/outreach-' AND key < 'reports/report/outreach.'")]
         applied = {json.loads(value)["household"] for (value,) in connection.execute("SELECT value FROM state WHERE key >= 'assistance/case/' AND key < 'assistance/case0'")}
+        households = {json.loads(value)["id"]: json.loads(value) for (value,) in connection.execute(
+            "SELECT value FROM state WHERE key >= 'registry/household/' AND key < 'registry/household0'")}
+        answers = [json.loads(value) for (value,) in connection.execute("SELECT value FROM state WHERE key >= 'catalog/answers/' AND key < 'catalog/answers0'")]
+        reads = [json.loads(value) for (value,) in connection.execute("SELECT value FROM state WHERE key >= 'vault/access/' AND key < 'vault/access0'")]
     # Issue 9 in the city: the rules and the discovery model in service; discovery opened visits only for households that never applied.
     assert set(models) == {"rules-2026-11-1", "merchants-2026-11-1", "discovery-2026-11-1"} and all(model["status"] == "in_service" for model in models.values())
     assert len(tasks) == report.outreach_tasks and all(task["model_id"] == "discovery-2026-11-1" and task["outreach"]["visit_due_ms"] for task in tasks)
     assert 0 <= report.outreach_in_hardship <= report.outreach_tasks <= 4 and len(applied) >= 36  # one household in ten never applied
+    # Their signals came from the agencies under the discovery requests (every answer recorded, naming
+    # the household) and from the registry (every read logged with its purpose).
+    strangers = set(households) - applied
+    assert report.discovery_gathered == len(strangers) == 40 - len(applied) and report.discovery_skipped == 0
+    discovery_records = [record for record in answers if record["request_id"].startswith("discovery.")]
+    assert {record["agency"] for record in discovery_records} == {"tax", "human-resources", "medical-security", "utilities", "housing-fund"}
+    assert {entry["household"] for record in discovery_records for entry in record["answers"].values()} == strangers
+    assert all("household" not in entry for record in answers if record["request_id"].startswith("means-test.") for entry in record["answers"].values())
+    persons = {person for household in strangers for person in households[household]["members"]}
+    assert {read["record_commitment"] for read in reads if read["purpose"] == "active_discovery"} and len(
+        [read for read in reads if read["purpose"] == "active_discovery"]) == len(persons)
     assert takings > served_takings[0]  # and holders kept shopping
     assert json.loads(case)["status"] == "in_notice"  # left for a visitor to decide
     truth = json.loads((tmp_path / "city" / "ground-truth.json").read_text())

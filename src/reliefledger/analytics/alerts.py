@@ -82,6 +82,8 @@ class Candidate:
     township: str
     score: float
     reasons: tuple[str, ...]
+    evidence: tuple[str, ...] = ()
+    """Ledger references (``<answer record>/<query id>``) of the agency answers the score used."""
 
     def get_task_id(self, model_id: str) -> str:
         """Stable per model and household: the same model never opens two tasks for one household."""
@@ -99,7 +101,7 @@ async def file_outreach_tasks(casework: Casework, analyst: StaffMember, candidat
         try:
             await desk.file(analyst, region=candidate.township, category="person_in_difficulty", urgency="normal",
                             description={"household": candidate.household, "score_bp": round(candidate.score * 10_000), "reasons": list(candidate.reasons),
-                                         "model_id": model_id},
+                                         "model_id": model_id, **({"evidence": list(candidate.evidence)} if candidate.evidence else {})},
                             channel="analytics", model_id=model_id, alert_id=task_id)
             report.filed.append(task_id)
         except CaseworkError as error:

@@ -2,20 +2,21 @@
 from multi-agency signals, and gives the top reasons for each score. A score only opens an
 outreach task (a township visit); a person decides what happens.
 
-The signals are the ones the policy names (unemployment, large medical bills, disability, elderly
-living alone, utility arrears) with income per member and household shape, each as an agency
-would share it for discovery: a count, a flag or an amount, never an identity. ``extract_signals``
-reads them from a synthetic household's agency records; a deployment's agencies would compute the
-same signals on their side (not built here: see docs/model-card.md).
+The signals (``discovery_signals``) are the ones the policy names — income drop, unemployment,
+large medical bills, disability, elderly living alone, utility arrears — with income per member
+and household shape, each as the agencies share it for discovery: a bracket, a count or a flag,
+never a figure or an identity. ``extract_signals`` computes them from a synthetic household's
+truth; ``node.discovery_run`` gathers the same signals in a deployment, through approved
+discovery sharing requests and logged registry reads.
 
 The model is a logistic regression on standardised signals (scikit-learn), trained with a fixed
 seed, so the same data give the same model, the same digests and the same scores. Its label is
 the synthetic population's ground truth: whether the household is in fact eligible for dibao.
 """
 
+import datetime
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -25,37 +26,20 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from reliefledger.analytics.discovery_signals import SIGNALS, compute_signals, read_true_facts
 from reliefledger.ledger.policy import PolicyPack, evaluate_eligibility, parse_household_facts
 from reliefledger.sim.data_sharing import get_expected_facts
 from reliefledger.sim.records import Household
 
-SIGNALS: tuple[str, ...] = ("income_per_member", "unemployed_adults", "medical_bills", "disabled_members", "elderly_living_alone", "utility_arrears",
-                            "elderly_members", "children", "members", "provident_fund")
-"""The model's inputs, in order. Amounts enter as log(1 + yuan)."""
-ELDERLY_AGE, ADULT_AGE = 65, 18
 SEED = 2026
 THRESHOLD = 0.5
 """A household scoring at least this opens an outreach task."""
 
 
-def extract_signals(household: Household) -> list[float]:
-    """The household's signals, in ``SIGNALS`` order."""
-    members = household.members
-    income_fen = sum(member.finances.wages_fen + member.finances.business_income_fen + member.finances.pension_fen for member in members)
-    adults = [member for member in members if ADULT_AGE <= member.age < ELDERLY_AGE]
-    elderly = [member for member in members if member.age >= ELDERLY_AGE]
-    return [
-        math.log1p(income_fen / 100 / len(members)),
-        float(sum(1 for member in adults if not member.employed)),
-        math.log1p(sum(member.finances.medical_expenses_fen for member in members) / 100),
-        float(sum(1 for member in members if member.disabled)),
-        float(len(members) == 1 and bool(elderly)),
-        math.log1p(sum(member.finances.utility_arrears_fen for member in members) / 100),
-        float(len(elderly)),
-        float(sum(1 for member in members if member.age < ADULT_AGE)),
-        float(len(members)),
-        math.log1p(sum(member.finances.provident_fund_fen for member in members) / 100),
-    ]
+def extract_signals(household: Household, as_of: datetime.date | None = None) -> list[float]:
+    """A synthetic household's signals, in ``SIGNALS`` order, as a deployment would gather them
+    (``discovery_signals``: brackets from the agencies, composition from the registry)."""
+    return compute_signals(read_true_facts(household, as_of))
 
 
 def is_in_hardship(household: Household, pack: PolicyPack, time_ms: int) -> bool:
@@ -64,9 +48,14 @@ def is_in_hardship(household: Household, pack: PolicyPack, time_ms: int) -> bool
     return evaluate_eligibility(pack, "dibao", household.township, time_ms, facts).eligible
 
 
-def build_matrix(households: Sequence[Household]) -> numpy.ndarray:
+def build_matrix(households: Sequence[Household], as_of: datetime.date | None = None) -> numpy.ndarray:
     """The signals of many households as a matrix (one row each)."""
-    return numpy.array([extract_signals(household) for household in households], dtype=numpy.float64).reshape(len(households), len(SIGNALS))
+    return to_matrix([extract_signals(household, as_of) for household in households])
+
+
+def to_matrix(rows: Sequence[Sequence[float]]) -> numpy.ndarray:
+    """Signal rows as the model's input matrix (also for no rows)."""
+    return numpy.array(rows, dtype=numpy.float64).reshape(len(rows), len(SIGNALS))
 
 
 def compute_digest(*arrays: numpy.ndarray) -> str:

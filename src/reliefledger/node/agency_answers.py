@@ -8,6 +8,12 @@ revoked, and covers every field asked for; the case exists, lies in the signer's
 records the applicant's authorisation; every person asked about belongs to the case's household.
 A query outside those terms is refused with its reason (and the refusal goes on the ledger).
 
+A request whose scope is ``discovery`` (active discovery: households that never applied, so no
+case and no authorisation) is answered under other terms: the query names a registered household
+in the signer's region instead of a case, every person asked about belongs to it, and every
+question is a bracket or a threshold — never a figure. Its answers are recorded like any other,
+and the ledger refuses them as evidence for a means test.
+
 It answers each question from its own source (``agency_sources.py``) as the raw figure or, where
 the catalogue allows, as a predicate ("below the threshold: yes") or a bracket — minimisation.
 Each answered query becomes one document with its own digest (so a case's means test names only
@@ -22,7 +28,7 @@ from typing import Any
 
 from reliefledger.ledger.contracts.assistance import get_case_key
 from reliefledger.ledger.contracts.authorisation import APPROVER, CASEWORKER
-from reliefledger.ledger.contracts.catalog import get_approval_fault, get_request_key, get_resource_key
+from reliefledger.ledger.contracts.catalog import get_approval_fault, get_request_key, get_request_scope, get_resource_key
 from reliefledger.ledger.contracts.membership import get_member_key, is_signer_active
 from reliefledger.ledger.contracts.registry import get_household_key
 from reliefledger.ledger.encoding import encode_checked
@@ -73,26 +79,33 @@ class AgencyQuery:
     """The requesting organisation."""
     persons: tuple[str, ...]
     questions: tuple[Question, ...]
+    household: str | None = None
+    """Set exactly for active discovery: the household asked about (``case_id`` then names the
+    discovery run, since there is no case)."""
 
     def to_json(self) -> dict[str, Any]:
         """The canonical JSON form (what is signed and sent)."""
         questions = [{"edges": list(question.edges), "field": question.field, "form": question.form, "threshold": question.threshold}
                      for question in self.questions]
+        discovery = {"household": self.household} if self.household is not None else {}
         return {"case_id": self.case_id, "persons": list(self.persons), "query_id": self.query_id, "questions": questions,
-                "request_id": self.request_id, "requester": self.requester}
+                "request_id": self.request_id, "requester": self.requester, **discovery}
 
     @classmethod
     def from_json(cls, value: Any) -> "AgencyQuery":
         """Parse a query received from the network, or raise ``QueryRefused``."""
         try:
             questions = tuple(Question(item["field"], item["form"], item["threshold"], tuple(item["edges"])) for item in value["questions"])
+            household = value.get("household")
             texts = [value[name] for name in ("query_id", "request_id", "case_id", "requester")] + list(value["persons"])
+            if household is not None and type(household) is not str:
+                raise TypeError("household is a string")
             if not all(type(text) is str for text in texts) or not all(type(question.field) is str and type(question.form) is str for question in questions):
                 raise TypeError("ids, persons, fields and forms are strings")
             if not all(type(edge) is int for question in questions for edge in question.edges) or any(
                     question.threshold is not None and type(question.threshold) is not int for question in questions):
                 raise TypeError("thresholds and edges are integers")
-            return cls(value["query_id"], value["request_id"], value["case_id"], value["requester"], tuple(value["persons"]), questions)
+            return cls(value["query_id"], value["request_id"], value["case_id"], value["requester"], tuple(value["persons"]), questions, household)
         except (KeyError, TypeError, ValueError) as error:
             raise QueryRefused(f"a query is malformed: {error}") from None
 
@@ -187,7 +200,7 @@ def answer_queries(state: StateReader, source: AgencySource, batch: QueryBatch, 
     signer = _require_signed_batch(state, batch, key.suite)
     refusals: dict[str, str] = {}
     accepted: dict[str, tuple[AgencyQuery, dict[str, Any]]] = {}
-    checked: dict[tuple[Any, ...], dict[str, Any] | str] = {}
+    checked: dict[tuple[Any, ...], tuple[dict[str, Any], str] | str] = {}
     for query in batch.queries:
         try:
             if query.query_id in accepted or query.query_id in refusals:
@@ -246,12 +259,13 @@ def _answer_document(query: AgencyQuery, resource: dict[str, Any], rows: dict[st
     definitions = {definition["name"]: definition for definition in resource["fields"]}
     answers = {person: {question.field: _answer(question, definitions[question.field], rows.get(person, [])) for question in query.questions}
                for person in sorted(query.persons)}
+    discovery = {"household": query.household} if query.household is not None else {}
     return {"agency": agency, "answered_ms": now_ms, "answers": answers, "case_id": query.case_id, "query_id": query.query_id,
-            "request_id": query.request_id, "resource": resource["id"], "resource_version": resource["version"]}
+            "request_id": query.request_id, "resource": resource["id"], "resource_version": resource["version"], **discovery}
 
 
 def _require_terms(state: StateReader, query: AgencyQuery, agency: str, now_ms: int, signer: dict[str, Any] | None,
-                   checked: dict[tuple[Any, ...], dict[str, Any] | str] | None = None) -> dict[str, Any]:
+                   checked: dict[tuple[Any, ...], tuple[dict[str, Any], str] | str] | None = None) -> dict[str, Any]:
     """The resource a query may be answered from, or ``QueryRefused`` with the reason. ``checked``
     remembers, within one batch, the outcome of the checks that depend only on the request and the
     questions (the same for every query of a batch), so only the case checks repeat per query."""
@@ -266,18 +280,29 @@ def _require_terms(state: StateReader, query: AgencyQuery, agency: str, now_ms: 
             checked[terms] = outcome
     if isinstance(outcome, str):
         raise QueryRefused(outcome)
-    case = state.get(get_case_key(query.case_id))
-    if case is None or case["authorisation_commitment"] is None:
-        raise QueryRefused("the case records no authorisation for the means test")
-    if signer is not None and not is_within(case["region"], signer["region"]):
-        raise QueryRefused("the case lies outside the region of the batch's signer")
-    household = state.get(get_household_key(case["household"]))
+    resource, scope = outcome
+    if scope == "discovery":
+        household = state.get(get_household_key(query.household)) if query.household is not None else None
+        if household is None:
+            raise QueryRefused("a discovery query names a registered household")
+        if signer is not None and not is_within(household["region"], signer["region"]):
+            raise QueryRefused("the household lies outside the region of the batch's signer")
+    else:
+        if query.household is not None:
+            raise QueryRefused("a means-test query names a case, not a household")
+        case = state.get(get_case_key(query.case_id))
+        if case is None or case["authorisation_commitment"] is None:
+            raise QueryRefused("the case records no authorisation for the means test")
+        if signer is not None and not is_within(case["region"], signer["region"]):
+            raise QueryRefused("the case lies outside the region of the batch's signer")
+        household = state.get(get_household_key(case["household"]))
     if not query.persons or not set(query.persons) <= set(household["members"]):
-        raise QueryRefused("a person asked about is not a member of the case's household")
-    return outcome
+        raise QueryRefused("a person asked about is not a member of the household")
+    return resource
 
 
-def _require_request_terms(state: StateReader, query: AgencyQuery, agency: str, now_ms: int) -> dict[str, Any]:
+def _require_request_terms(state: StateReader, query: AgencyQuery, agency: str, now_ms: int) -> tuple[dict[str, Any], str]:
+    """The resource and the request's scope, when the request's terms allow the questions."""
     request = state.get(get_request_key(query.request_id))
     resource = state.get(get_resource_key(request["resource"])) if request else None
     if resource is None or resource["owner"] != agency:
@@ -299,7 +324,10 @@ def _require_request_terms(state: StateReader, query: AgencyQuery, agency: str, 
             raise QueryRefused("a 'below' question needs an integer threshold")
         if question.form == "bracket" and (not question.edges or list(question.edges) != sorted(set(question.edges))):
             raise QueryRefused("a bracket question needs increasing edges")
-    return resource
+    scope = get_request_scope(request)
+    if scope == "discovery" and any(question.form == "value" for question in query.questions):
+        raise QueryRefused("a discovery request is answered in brackets or against thresholds, never with figures")
+    return resource, scope
 
 
 def _answer(question: Question, definition: dict[str, Any], rows: list[dict[str, Any]]) -> Any:

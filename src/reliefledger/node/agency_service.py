@@ -174,7 +174,8 @@ class AgencyService:
             chunk: dict[str, Any] = {}
             size = 0
             for query, outcome in items:
-                entry = {"case_id": query.case_id, "persons": sorted(query.persons), **outcome}
+                discovery = {"household": query.household} if query.household is not None else {}
+                entry = {"case_id": query.case_id, "persons": sorted(query.persons), **discovery, **outcome}
                 entry_size = len(encode_checked(entry)) + len(query.query_id) + 4
                 if chunk and (len(chunk) == ANSWERS_PER_TRANSACTION_MAX or size + entry_size > RECORD_BYTES_MAX):
                     await self._order(f"{batch_id}.{len(set(records.values()))}", request_id, fields, chunk, records)

@@ -95,8 +95,9 @@ class AttestationBook:
             first, second = list(kinds.values())[:2]
             proof = {"height": body["height"], "first": first, "second": second}
             if proof not in self.divergences:
-                self.divergences.append(proof)
+                # Kept on disk before it is shown: whoever sees the proof can find it stored.
                 self.on_divergence(proof)
+                self.divergences.append(proof)
                 logger.critical("ALARM: two different attestations of height %d: %s and %s", body["height"], first["body"]["organisation"],
                                 second["body"]["organisation"])
         view = self.peers.setdefault(body["organisation"], PeerView())

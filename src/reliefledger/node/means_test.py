@@ -136,6 +136,14 @@ async def _ask_agency(casework: Casework, actor: StaffMember, plan: AgencyPlan, 
     queries = [AgencyQuery(f"{case['id']}.{plan.agency}.{attempt}", plan.request_id, case["id"], casework.organisation, persons, questions)
                for _, case, persons in asked]
     batch = sign_query_batch(actor.key, f"{run_id}.{plan.agency}.{attempt}", casework.organisation, queries)
+    return await send_batch(casework, plan.agency, client, batch, timeout_s)
+
+
+async def send_batch(casework: Casework, agency: str, client: AgencyClient, batch: QueryBatch, timeout_s: float) -> dict[str, Any]:
+    """Send a signed batch to one agency and check the reply: ``answered`` with the answers and the
+    reply time when they are signed by an active key of that agency, else ``late``, ``refused``,
+    ``failed`` or ``forged`` with the reason. An agency that fails never raises here, so one agency
+    does not stall the others."""
     started = time.monotonic()
     try:
         answers = await asyncio.wait_for(client.ask(batch), timeout_s)
@@ -147,7 +155,7 @@ async def _ask_agency(casework: Casework, actor: StaffMember, plan: AgencyPlan, 
         return {"status": "failed", "reason": f"{type(error).__name__}: {error}"}
     node = casework.node
     member = node.store.get(get_member_key(answers.signer))
-    if answers.batch_id != batch.batch_id or not is_answer_batch_authentic(answers, node.suite) or member is None or member["organisation"] != plan.agency \
+    if answers.batch_id != batch.batch_id or not is_answer_batch_authentic(answers, node.suite) or member is None or member["organisation"] != agency \
             or not is_signer_active(node.store, member):
         return {"status": "forged", "reason": "the answers are not signed by an active key of the agency"}
     return {"status": "answered", "answers": answers, "response_ms": round((time.monotonic() - started) * 1000)}

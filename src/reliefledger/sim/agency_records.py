@@ -103,9 +103,9 @@ def _count(name: str, feed: str) -> FieldSpec:
 
 AGENCY_RESOURCES: dict[str, AgencyResource] = {resource.agency: resource for resource in (
     AgencyResource("tax", "tax.income", "tax_income",
-                   (_amount("wages_fen", "income", "wages"), _amount("business_income_fen", "income", "business"))),
+                   (_amount("wages_fen", "income", "wages"), _amount("business_income_fen", "income", "business"), _amount("wages_last_year_fen"))),
     AgencyResource("human-resources", "human-resources.pension", "social_insurance_pension",
-                   (_amount("pension_fen", "income", "pensions"),)),
+                   (_amount("pension_fen", "income", "pensions"), FieldSpec("unemployment_registrations", "count", None))),
     AgencyResource("natural-resources", "natural-resources.property", "real_estate_registration",
                    (_count("properties", "properties_beyond_residence"),)),
     AgencyResource("public-security", "public-security.vehicle", "vehicle_registration", (_count("vehicles", "vehicles"),)),
@@ -132,6 +132,8 @@ TRUE_FIGURES: dict[str, Callable[[Finances], int]] = {
     "interest_fen": lambda finances: finances.property_income_fen,
     "medical_expenses_fen": lambda finances: finances.medical_expenses_fen,
     "arrears_fen": lambda finances: finances.utility_arrears_fen,
+    "wages_last_year_fen": lambda finances: finances.wages_last_year_fen,
+    "unemployment_registrations": lambda finances: finances.unemployment_registrations,
 }
 """A person's true figure of each agency field: what the sum of their rows must equal."""
 
@@ -141,9 +143,11 @@ def _single(name: str, value: int) -> list[dict[str, int]]:
 
 
 ROW_BUILDERS: dict[str, Callable[[Finances], list[dict[str, int]]]] = {
-    "tax": lambda finances: [{"wages_fen": wages, "business_income_fen": 0} for wages in finances.wages_fen_by_employer]
-    + ([{"wages_fen": 0, "business_income_fen": finances.business_income_fen}] if finances.business_income_fen else []),
-    "human-resources": lambda finances: _single("pension_fen", finances.pension_fen),
+    "tax": lambda finances: [{"wages_fen": wages, "business_income_fen": 0, "wages_last_year_fen": 0} for wages in finances.wages_fen_by_employer]
+    + ([{"wages_fen": 0, "business_income_fen": finances.business_income_fen, "wages_last_year_fen": 0}] if finances.business_income_fen else [])
+    + ([{"wages_fen": 0, "business_income_fen": 0, "wages_last_year_fen": finances.wages_last_year_fen}] if finances.wages_last_year_fen else []),
+    "human-resources": lambda finances: ([{"pension_fen": finances.pension_fen, "unemployment_registrations": 0}] if finances.pension_fen else [])
+    + ([{"pension_fen": 0, "unemployment_registrations": 1}] if finances.unemployment_registrations else []),
     "natural-resources": lambda finances: [{"properties": 1}] * finances.properties_beyond_residence,
     "public-security": lambda finances: [{"vehicles": 1}] * finances.vehicles,
     "market-regulation": lambda finances: [{"business_registrations": 1}] * finances.business_registrations,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from reliefledger.analytics.discovery_signals import DISCOVERY_QUESTIONS
 from reliefledger.ledger.pseudonyms import compute_household_pseudonym
 from reliefledger.node.casework import Casework
 from reliefledger.node.desk import admit_staff
@@ -33,9 +34,18 @@ LEGAL_BASIS = "社会救助暂行办法 第十一条; 最低生活保障审核�
 PURPOSE = "最低生活保障家庭经济状况核对 (means test for dibao)"
 
 
+DISCOVERY_PURPOSE = "社会救助主动发现 (active discovery of households in hardship who have not applied)"
+DISCOVERY_LEGAL_BASIS = "社会救助暂行办法 第十一条; 民政部 关于加强低收入人口动态监测做好分层分类社会救助工作的意见"
+
+
 def get_request_id(agency: str) -> str:
     """The id of civil affairs' sharing request to an agency."""
     return f"means-test.{agency}"
+
+
+def get_discovery_request_id(agency: str) -> str:
+    """The id of civil affairs' discovery-scope sharing request to an agency."""
+    return f"discovery.{agency}"
 
 
 def get_feed(spec_feed: str | None, income_category: str | None) -> Feed:
@@ -84,7 +94,9 @@ def write_agency_data(population: Population, folder: Path, *, agency_urls: Mapp
 
 
 async def publish_catalogue(casework: Casework, directory: ChainDirectory, officer: StaffMember, *, region: str = "110000") -> None:
-    """Each agency catalogues its resource, civil affairs asks for every field, the agency approves.
+    """Each agency catalogues its resource, civil affairs asks for every field, the agency approves;
+    for the agencies active discovery asks, civil affairs also asks, with scope ``discovery``, for
+    the fields discovery brackets, and the agency approves that too.
 
     ``officer`` is a civil-affairs ``data_officer``; each agency acts with its admin key.
     """
@@ -99,6 +111,12 @@ async def publish_catalogue(casework: Casework, directory: ChainDirectory, offic
             "legal_basis": LEGAL_BASIS})
         await casework.submit(admin, "catalog", "decide_request", {"request_id": get_request_id(agency), "outcome": "approve",
                                                                    "conditions": ["仅用于社会救助家庭经济状况核对"]})
+        if agency in DISCOVERY_QUESTIONS:
+            await casework.submit(officer, "catalog", "request_sharing", {
+                "request_id": get_discovery_request_id(agency), "resource_id": resource.resource_id, "purpose": DISCOVERY_PURPOSE,
+                "fields": sorted(DISCOVERY_QUESTIONS[agency]), "legal_basis": DISCOVERY_LEGAL_BASIS, "scope": "discovery"})
+            await casework.submit(admin, "catalog", "decide_request", {"request_id": get_discovery_request_id(agency), "outcome": "approve",
+                                                                       "conditions": ["仅以区间回答, 仅用于主动发现"]})
 
 
 def _format_feed(feed: Feed) -> str:

@@ -75,6 +75,7 @@ def draw_finances(rng: random.Random, profile: str, ages: list[int], employed: l
     _share_income(rng, profile, budget_fen, ages, employed, owner, figures)
     _draw_other_income(rng, profile, disabled, figures)
     _draw_auxiliary(rng, profile, ages, employed, disabled, figures)
+    _draw_employment_history(profile, ages, employed, figures)
     return [Finances(**entry) for entry in figures]
 
 
@@ -181,3 +182,25 @@ def _draw_auxiliary(rng: random.Random, profile: str, ages: list[int], employed:
             figures[index]["provident_fund_fen"] = _draw_spread(rng, 500_000, 40_000_000) if formal else _draw_spread(rng, 100_000, 3_000_000)
     if rng.random() < {"low": 0.15, "near": 0.08, "assets": 0.04, "above": 0.02}[profile]:
         figures[0]["utility_arrears_fen"] = rng.randint(5_000, 150_000)
+
+
+JOB_LOSS_SHARE = {"low": 0.45, "near": 0.35, "assets": 0.2, "above": 0.1}
+"""Chance that a working-age adult without work lost a job during the last year."""
+REGISTERED_SHARE = 0.6
+"""Chance that a working-age adult without work is registered as unemployed (not all register)."""
+
+
+def _draw_employment_history(profile: str, ages: list[int], employed: list[bool], figures: list[dict[str, Any]]) -> None:
+    """Last year's wages and registered unemployment. Drawn from a generator of their own, seeded
+    by what was drawn before, so that adding them left every earlier figure of every population
+    exactly as it was."""
+    rng = random.Random(repr((profile, ages, employed, figures)))
+    for index, age in enumerate(ages):
+        current = sum(figures[index].get("wages_fen_by_employer", ()))
+        if employed[index]:
+            figures[index]["wages_last_year_fen"] = max(0, round(current * rng.uniform(0.9, 1.1)))
+        elif WORKING_AGE_MIN <= age < PENSION_AGE:
+            if rng.random() < JOB_LOSS_SHARE[profile]:
+                figures[index]["wages_last_year_fen"] = _draw_spread(rng, 200_000, 800_000)
+            if rng.random() < REGISTERED_SHARE:
+                figures[index]["unemployment_registrations"] = 1

@@ -57,6 +57,10 @@ class Finances:
     """Housing provident fund balance (auxiliary: a sign of formal employment)."""
     utility_arrears_fen: int = 0
     """Unpaid utility bills (auxiliary: a sign of hardship)."""
+    wages_last_year_fen: int = 0
+    """Monthly wages a year ago (auxiliary: a fall from it is an income drop)."""
+    unemployment_registrations: int = 0
+    """1 when the person is registered as unemployed with human resources (auxiliary)."""
 
     @property
     def wages_fen(self) -> int:

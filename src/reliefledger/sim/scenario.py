@@ -15,6 +15,7 @@ written to ``ground-truth.json`` beside the chain, for the checks and models tha
 
 import asyncio
 import csv
+import datetime
 import hashlib
 import json
 import logging
@@ -41,7 +42,7 @@ from reliefledger.node.reports import ReportDesk
 from reliefledger.node.staff import StaffDirectory
 from reliefledger.report_rules import read_report_rules
 from reliefledger.sim.agency_records import AGENCY_RESOURCES
-from reliefledger.sim.data_sharing import DATABASE_FILE, build_plans, prepare_city, write_agency_data
+from reliefledger.sim.data_sharing import DATABASE_FILE, build_plans, get_discovery_request_id, prepare_city, write_agency_data
 from reliefledger.sim.merchants import Merchant, draw_purchase, generate_merchants
 from reliefledger.sim.population import Population, generate_population
 from reliefledger.wallet_files import read_wallet_classes
@@ -84,6 +85,9 @@ class CityReport:
     alerts: int = 0
     outreach_tasks: int = 0
     outreach_in_hardship: int = 0
+    discovery_gathered: int = 0
+    """Households that never applied whose discovery signals the agencies and the registry gave."""
+    discovery_skipped: int = 0
     """Of the outreach tasks, those whose household is in fact eligible (the synthetic truth)."""
     earmarked_spent_fen: int = 0
     earmarked_returned_fen: int = 0
@@ -176,7 +180,7 @@ async def build_city(directory: ChainDirectory, node: Node, casework: Casework, 
     progress("a rainstorm: paying first")
     report.relief_payments = await _relief(casework, staff, holders, clock)
     progress("analytics: alerts and active discovery")
-    await _assist(directory, casework, staff, population, holders, report, seed)
+    await _assist(directory, casework, staff, population, holders, report, seed, services)
     report.earmarked_returned_fen = sum(transfer["amount"] for _, transfer in node.store.iterate_state_prefix("money/transfer/earmark-return."))
     _write_ground_truth(directory.root / "ground-truth.json", population, holders, report)
     return report
@@ -195,16 +199,20 @@ async def pay_month(node: Node, key: Any, month: str) -> dict[str, int]:
 
 
 async def _assist(directory: ChainDirectory, casework: Casework, staff: StaffDirectory, population: Population, holders: dict[str, str], report: CityReport,
-                  seed: int) -> None:
+                  seed: int, services: dict[str, AgencyService]) -> None:
     """What issue 9 adds to the city: an analyst puts the anomaly rules and a discovery model in
     service on the ledger; the rules' alerts go to people's queues; the model, trained on another
-    synthetic population, scores the households that never applied and opens outreach visits for
-    the likeliest. Every task is a report a person closes."""
+    synthetic population, scores the households that never applied — their signals gathered from
+    the agencies under the approved discovery requests (brackets only, every answer recorded) and
+    from the registry (every read logged) — and opens outreach visits for the likeliest, citing the
+    answers used. Every task is a report a person closes."""
     import numpy
 
     from reliefledger.analytics.alerts import RULES_CALIBRATION, RULES_EVALUATION, Candidate, file_alerts, file_outreach_tasks, put_rules_in_service
     from reliefledger.analytics.checks import run_checks
-    from reliefledger.analytics.discovery import THRESHOLD, build_matrix, compute_digest, evaluate, is_in_hardship, to_basis_points, train
+    from reliefledger.analytics.discovery import THRESHOLD, build_matrix, compute_digest, evaluate, is_in_hardship, to_basis_points, to_matrix, train
+    from reliefledger.analytics.discovery_signals import DISCOVERY_QUESTIONS, compute_signals
+    from reliefledger.node.discovery_run import build_discovery_plans, gather_signals
     from reliefledger.analytics.export import export_projections
     from reliefledger.analytics.merchant_model import find_outlying_merchants, get_parameters_digest, read_profiles
     from reliefledger.analytics.queries import open_analytics
@@ -241,14 +249,18 @@ async def _assist(directory: ChainDirectory, casework: Casework, staff: StaffDir
                                                                  "training_digest": model.training_digest, "parameters_digest": model.parameters_digest,
                                                                  "evaluation": to_basis_points(figures)})
     applied = {case["household"] for _, case in node.store.iterate_state_prefix("assistance/case/")}
-    strangers = [household for household in population.households if holders[household.number] not in applied]
-    matrix = build_matrix(strangers)
-    scores = model.score(matrix) if strangers else numpy.array([])
-    ranked = sorted((index for index in range(len(strangers)) if scores[index] >= THRESHOLD), key=lambda index: -scores[index])[:OUTREACH_TASKS_MAX]
-    candidates = [Candidate(holders[strangers[index].number], strangers[index].township, float(scores[index]), tuple(model.explain(matrix[index])))
-                  for index in ranked]
+    strangers = {holders[household.number]: household for household in population.households if holders[household.number] not in applied}
+    plans = [(plan, services[plan.agency]) for plan in build_discovery_plans({agency: get_discovery_request_id(agency) for agency in DISCOVERY_QUESTIONS})]
+    as_of = datetime.datetime.fromtimestamp(time_ms / 1000, datetime.timezone.utc).date()
+    run = await gather_signals(casework, staff.get("cw"), list(strangers), plans, as_of=as_of)
+    report.discovery_gathered, report.discovery_skipped = len(run.gathered), len(run.skipped)
+    matrix = to_matrix([compute_signals(gathered.persons) for gathered in run.gathered])
+    scores = model.score(matrix) if run.gathered else numpy.array([])
+    ranked = sorted((index for index in range(len(run.gathered)) if scores[index] >= THRESHOLD), key=lambda index: -scores[index])[:OUTREACH_TASKS_MAX]
+    candidates = [Candidate(run.gathered[index].household, run.gathered[index].region, float(scores[index]), tuple(model.explain(matrix[index])),
+                            run.gathered[index].evidence) for index in ranked]
     report.outreach_tasks = len((await file_outreach_tasks(casework, analyst, candidates, "discovery-2026-11-1")).filed)
-    report.outreach_in_hardship = sum(1 for index in ranked if is_in_hardship(strangers[index], pack, time_ms))
+    report.outreach_in_hardship = sum(1 for index in ranked if is_in_hardship(strangers[run.gathered[index].household], pack, time_ms))
 
 
 DISCOVERY_TRAINING_HOUSEHOLDS = 4000
@@ -581,7 +593,8 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
                           f"{report.paid_fen / 100:,.2f} yuan paid, {report.earmarked_awards} education subsidies earmarked "
                           f"({report.earmarked_spent_fen / 100:,.2f} yuan spent at the bookshop, {report.earmarked_returned_fen / 100:,.2f} returned at expiry), {report.retail_payments} shop payments "
                           f"({report.cash_outs} at a merchant cashing out wallets), {report.alerts} alerts filed, {report.outreach_tasks} outreach tasks opened by discovery "
-                          f"({report.outreach_in_hardship} of them truly in hardship), {report.reports} reports "
+                          f"(signals of {report.discovery_gathered} households that never applied shared by the agencies in brackets; "
+                          f"{report.outreach_in_hardship} of the tasks truly in hardship), {report.reports} reports "
                           f"({report.escalated} escalated), {report.relief_payments} disaster payments made first; height {node.tip.height}")
             console.print(f"analytics store: {root / 'analytics'} (Parquet, up to height {exported.to_height}; refreshed every {ANALYTICS_EVERY_S:g} s)")
             console.print(f"dashboard: http://127.0.0.1:{port}/   ledger: http://127.0.0.1:{port}/ledger   API: http://127.0.0.1:{port}/docs")

@@ -11,8 +11,8 @@ State keys::
 
     catalog/resource/<resource id>   {id, owner, name, fields, legal_basis, ..., version, status, history}
     catalog/resource-version/<resource id>/<version, 6 digits>   the description as published in that version
-    catalog/request/<request id>     {id, resource, requester, purpose, fields, status, ..., history}
-    catalog/answers/<record id>      {record_id, request_id, agency, requester, fields, answers: {query id: {case_id, persons, outcome, digest|reason}}, ...}
+    catalog/request/<request id>     {id, resource, requester, purpose, scope, fields, status, ..., history}
+    catalog/answers/<record id>      {record_id, request_id, agency, requester, fields, answers: {query id: {case_id, [household,] persons, outcome, digest|reason}}, ...}
 """
 
 import re
@@ -40,6 +40,15 @@ ANSWERS_PER_TRANSACTION_MAX = 1024
 CURATORS = (DATA_OFFICER, ADMIN)
 """Who keeps a department's catalogue and answers its sharing requests."""
 REQUESTERS = (DATA_OFFICER, ADMIN, CASEWORKER, APPROVER)
+SCOPES = ("means_test", "discovery")
+"""What a sharing request's queries are about: a means test (a case with the applicant's
+authorisation, figures allowed) or active discovery (households of the requester's region that
+did not apply, answered only in brackets or against thresholds, never usable in a means test)."""
+
+
+def get_request_scope(request: dict[str, Any]) -> str:
+    """A request's scope (requests made before scopes existed are means-test requests)."""
+    return request.get("scope", "means_test")
 
 
 def get_resource_key(resource_id: str) -> str:
@@ -135,8 +144,9 @@ def process_request_sharing(context: TransactionContext, args: dict[str, Any]) -
     Unconditionally shared resources are approved at once; conditional ones wait for the owner;
     resources that are not shared refuse.
     """
-    require_fields(args, {"request_id", "resource_id", "purpose", "fields", "legal_basis"})
+    require_fields(args, {"request_id", "resource_id", "purpose", "fields", "legal_basis"}, {"scope"})
     require_role_in_region(context, REQUESTERS, context.signer["region"])
+    scope = require_choice(args, "scope", SCOPES) if "scope" in args else "means_test"
     request_id = require_string(args, "request_id", IDENTIFIER_PATTERN)
     resource = context.state.get(get_resource_key(require_string(args, "resource_id", IDENTIFIER_PATTERN)))
     if resource is None or resource["status"] != "active":
@@ -154,7 +164,7 @@ def process_request_sharing(context: TransactionContext, args: dict[str, Any]) -
         "decided_height": context.environment.height if unconditional else None, "expires_ms": None, "fields": fields,
         "id": request_id, "legal_basis": _require_text(args, "legal_basis"), "purpose": _require_text(args, "purpose"),
         "reason": None, "requested_by": context.envelope.body.signer, "requested_height": context.environment.height,
-        "requester": context.signer["organisation"], "resource": resource["id"], "resource_version": resource["version"],
+        "requester": context.signer["organisation"], "resource": resource["id"], "resource_version": resource["version"], "scope": scope,
         "status": "approved" if unconditional else "pending",
     })
 
@@ -233,14 +243,15 @@ def process_record_answers(context: TransactionContext, args: dict[str, Any]) ->
 
 
 def _require_answer_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    require_fields(entry, {"case_id", "persons", "outcome"}, {"digest", "reason"})
+    require_fields(entry, {"case_id", "persons", "outcome"}, {"digest", "household", "reason"})
     outcome = require_choice(entry, "outcome", ("answered", "refused"))
     persons = entry["persons"]
     if type(persons) is not list or not 1 <= len(persons) <= limits.HOUSEHOLD_MEMBERS_MAX or any(type(item) is not str or not DIGEST_PATTERN.fullmatch(item) for item in persons):
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "persons must list the pseudonyms asked about")
     return {"case_id": require_string(entry, "case_id", IDENTIFIER_PATTERN),
             "digest": require_string(entry, "digest", DIGEST_PATTERN) if outcome == "answered" else None,
-            "outcome": outcome, "persons": sorted(persons), "reason": _require_text(entry, "reason") if outcome == "refused" else None}
+            "outcome": outcome, "persons": sorted(persons), "reason": _require_text(entry, "reason") if outcome == "refused" else None,
+            **({"household": require_string(entry, "household", DIGEST_PATTERN)} if "household" in entry else {})}
 
 
 def get_answer_fault(state: Any, record_id: str, query_id: str, digest: str, case_id: str, requester: str) -> str | None:
@@ -253,6 +264,9 @@ def get_answer_fault(state: Any, record_id: str, query_id: str, digest: str, cas
         return f"no answer to query {query_id} is recorded in {record_id}"
     if entry["outcome"] != "answered":
         return f"query {query_id} was refused"
+    request = state.get(get_request_key(record["request_id"]))
+    if request is None or get_request_scope(request) != "means_test":
+        return f"query {query_id} was asked for active discovery, not for a means test"
     if entry["case_id"] != case_id or record["requester"] != requester:
         return f"query {query_id} was asked for another case or requester"
     if entry["digest"] != digest:

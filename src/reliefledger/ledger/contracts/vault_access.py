@@ -19,7 +19,7 @@ from reliefledger.ledger.contracts.registry import DIGEST_PATTERN, get_household
 from reliefledger.ledger.genesis import IDENTIFIER_PATTERN
 from reliefledger.ledger.results import Rejection, ResultCode
 
-PURPOSES = ("intake", "investigation", "means_test", "decision", "review", "public_notice", "audit", "subject_request", "erasure")
+PURPOSES = ("intake", "investigation", "means_test", "decision", "review", "public_notice", "audit", "subject_request", "erasure", "active_discovery")
 """Why personal data may be read: each ties to a step of the statutory duty."""
 READERS = (CASEWORKER, APPROVER, AUDITOR, DATA_OFFICER, ADMIN)
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
