@@ -10,7 +10,8 @@ import pytest
 
 from city_support import build_city
 from reliefledger.analytics.alerts import Candidate, file_outreach_tasks
-from reliefledger.analytics.discovery import SIGNALS, THRESHOLD, build_matrix, evaluate, is_in_hardship, to_basis_points, train
+from reliefledger.analytics.discovery import SIGNALS, THRESHOLD, build_matrix, evaluate, is_in_hardship, to_basis_points, to_matrix, train
+from reliefledger.analytics.discovery_signals import PersonFacts, compute_signals
 from reliefledger.ledger.contracts.reports import get_report_key
 from reliefledger.ledger.pseudonyms import compute_household_pseudonym
 from reliefledger.node.desk import open_desk
@@ -59,8 +60,9 @@ def test_on_held_out_households_the_model_meets_its_thresholds_in_every_district
 def test_reasons_name_the_signals_that_raised_the_score(data) -> None:
     (_, matrix, labels), _ = data
     model = train(matrix, labels)
-    poor_elderly_alone = numpy.array([[0.0, 0, numpy.log1p(30_000), 1, 1, numpy.log1p(2_000), 1, 0, 1, 0]])
-    comfortable = numpy.array([[numpy.log1p(8_000), 0, 0, 0, 0, 0, 0, 1, 3, numpy.log1p(80_000)]])
+    poor_elderly_alone = to_matrix([compute_signals([PersonFacts(78, True, {"medical_expenses_fen": 3_000_000, "arrears_fen": 100_000})])])
+    comfortable = to_matrix([compute_signals([PersonFacts(40, False, {"wages_fen": 800_000, "wages_last_year_fen": 800_000, "provident_fund_fen": 5_000_000}),
+                                              PersonFacts(38, False, {"wages_fen": 500_000, "wages_last_year_fen": 500_000}), PersonFacts(10, False)])])
     assert model.score(poor_elderly_alone)[0] >= THRESHOLD > model.score(comfortable)[0]
     reasons = model.explain(poor_elderly_alone[0])
     assert reasons[0] == "income_per_member" and set(reasons) <= set(SIGNALS) and len(reasons) == 3

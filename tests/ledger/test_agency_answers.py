@@ -240,3 +240,62 @@ def test_answer_records_in_one_transaction_are_all_or_none(network: Network) -> 
     assert "refused" in get_answer_fault(network.state, "b1.0", "q2", "a" * 64, "a1.dibao", "civil-affairs")
     assert "another case" in get_answer_fault(network.state, "b1.0", "q1", "a" * 64, "a2.dibao", "civil-affairs")
     assert "no answer" in get_answer_fault(network.state, "b9.0", "q1", "a" * 64, "a1.dibao", "civil-affairs")
+
+
+def request_for_discovery(network: Network, request_id: str = "d1", **changes) -> ResultCode:
+    args = {"request_id": request_id, "resource_id": "tax.wages", "purpose": "主动发现", "fields": ["monthly_wages_fen"], "legal_basis": "办法第十一条",
+            "scope": "discovery", **changes}
+    outcome = network.run_one(network.sign(CIVIL_OFFICER, "request_sharing", args, contract="catalog"))
+    if outcome is OK:
+        assert network.run_one(network.sign(TAX_OFFICER, "decide_request", {"request_id": request_id, "outcome": "approve"}, contract="catalog")) is OK
+    return outcome
+
+
+def discovery_query(network: Network, *questions: Question, **changes) -> AgencyQuery:
+    bracket = Question("monthly_wages_fen", "bracket", edges=(100_000, 300_000))
+    return query(network, *(questions or (bracket,)), **{"request_id": "d1", "case_id": "discovery-run1", "household": "a" * 64, **changes})
+
+
+def test_a_discovery_request_is_answered_about_a_household_in_brackets_only(network: Network) -> None:
+    """Active discovery has no case and no authorisation: the request's scope says so, the query
+    names a household of the signer's region, and only brackets or thresholds come back."""
+    assert request_for_discovery(network, scope="everything") is ResultCode.INVALID_ARGUMENTS
+    assert request_for_discovery(network) is OK and network.state.get("catalog/request/d1")["scope"] == "discovery"
+    assert network.state.get("catalog/request/r1")["scope"] == "means_test"  # a request that names no scope is a means test's
+    source = MemorySource(ROWS, suite=network.suite, network_key=NETWORK_KEY)
+    document = ask(network, source, discovery_query(network))  # no case, no authorisation: discovery needs neither
+    assert document["household"] == "a" * 64 and document["answers"] == {person(ALICE, network): {"monthly_wages_fen": 2}, person(BOB, network): {"monthly_wages_fen": 0}}
+    below = ask(network, source, discovery_query(network, Question("monthly_wages_fen", "below", threshold=117_000)))
+    assert below["answers"][person(ALICE, network)] == {"monthly_wages_fen": False}
+    refusals = {
+        "a figure": discovery_query(network, Question("monthly_wages_fen")),
+        "no household": discovery_query(network, household=None),
+        "unknown household": discovery_query(network, household="e" * 64),
+        "not a member": discovery_query(network, persons=(ALICE, STRANGER)),
+        "a household on a means-test request": query(network, household="a" * 64),
+    }
+    reasons = {}
+    for name, refused in refusals.items():
+        with pytest.raises(QueryRefused) as caught:
+            ask(network, source, refused)
+        reasons[name] = str(caught.value)
+    assert "never with figures" in reasons["a figure"]
+    assert "registered household" in reasons["no household"] and "registered household" in reasons["unknown household"]
+    assert "not a member" in reasons["not a member"] and "names a case, not a household" in reasons["a household on a means-test request"]
+    # The signer's region bounds discovery as it bounds a means test: a caseworker of another township is refused.
+    assert network.run_one(network.sign(1, "admit_member", {"public_key": network.key(24).hex, "roles": ["caseworker"], "region": "330102002"})) is OK
+    elsewhere = sign_query_batch(KeyFile(network.suite, network.key(24).seed, network.key(24).hex, "civil-affairs"), "b1", "civil-affairs", [discovery_query(network)])
+    answered = answer_queries(network.state, source, elsewhere, agency="hrss", key=tax_key(network), now_ms=network.time_ms)
+    assert "outside the region" in answered.refusals["q1"] and not answered.documents
+
+
+def test_discovery_answers_are_recorded_with_the_household_and_never_support_a_means_test(network: Network) -> None:
+    authorise(network)
+    assert request_for_discovery(network) is OK
+    entry = {"case_id": "a1.dibao", "persons": [person(ALICE, network)], "household": "a" * 64, "outcome": "answered", "digest": "a" * 64}
+    record = lambda record_id, answers: network.sign(TAX_OFFICER, "record_answers", {  # noqa: E731
+        "record_id": record_id, "request_id": "d1", "fields": ["monthly_wages_fen"], "answers": answers}, contract="catalog")
+    assert network.run(record("x1", {"q1": entry}), record("x2", {"q1": {**entry, "household": "not a pseudonym"}})) == [OK, ResultCode.INVALID_ARGUMENTS]
+    assert network.state.get(get_answer_record_key("x1"))["answers"]["q1"]["household"] == "a" * 64
+    # Even named with the case's id, an answer given for discovery is no evidence for that case's means test.
+    assert "active discovery" in get_answer_fault(network.state, "x1", "q1", "a" * 64, "a1.dibao", "civil-affairs")
