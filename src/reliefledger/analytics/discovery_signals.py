@@ -11,6 +11,7 @@ exactly as the agencies bracket them, so the model is trained on precisely what 
 (``tests/analytics/test_discovery_signals.py`` checks the two paths agree household by household).
 """
 
+import bisect
 import datetime
 import math
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ SIGNALS: tuple[str, ...] = ("income_per_member", "income_drop", "unemployed_adul
                             "utility_arrears", "elderly_members", "children", "members", "provident_fund")
 """The model's inputs, in order. Amounts enter as log(1 + yuan) of the brackets' lower edges."""
 ELDERLY_AGE, ADULT_AGE = 65, 18
+_ALL_QUESTIONS = tuple((name, edges) for questions in DISCOVERY_QUESTIONS.values() for name, edges in questions.items())
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class PersonFacts:
 
 def get_bracket(total: int, edges: Sequence[int]) -> int:
     """The bracket an agency answers for ``total``: how many edges are at most it."""
-    return sum(1 for edge in edges if edge <= total)
+    return bisect.bisect_right(edges, total)
 
 
 def get_floor(bracket: int, edges: Sequence[int]) -> int:
@@ -94,8 +96,7 @@ def read_true_facts(household: Household, as_of: datetime.date | None = None) ->
     ``as_of`` (the population's own reference ages when None)."""
     facts = []
     for member in household.members:
-        floors = {name: get_floor(get_bracket(TRUE_FIGURES[name](member.finances), edges), edges)
-                  for questions in DISCOVERY_QUESTIONS.values() for name, edges in questions.items()}
+        floors = {name: get_floor(get_bracket(TRUE_FIGURES[name](member.finances), edges), edges) for name, edges in _ALL_QUESTIONS}
         age = member.age if as_of is None else get_age(member.birth_date, as_of)
         facts.append(PersonFacts(age, bool(member.disability), floors))
     return facts
