@@ -14,6 +14,7 @@ written to ``ground-truth.json`` beside the chain, for the checks and models tha
 """
 
 import asyncio
+import collections
 import csv
 import datetime
 import hashlib
@@ -86,7 +87,7 @@ class CityReport:
     outreach_tasks: int = 0
     outreach_in_hardship: int = 0
     discovery_gathered: int = 0
-    """Households that never applied whose discovery signals the agencies and the registry gave."""
+    """Households with no case whose discovery signals the agencies and the registry gave."""
     discovery_skipped: int = 0
     """Of the outreach tasks, those whose household is in fact eligible (the synthetic truth)."""
     earmarked_spent_fen: int = 0
@@ -254,6 +255,8 @@ async def _assist(directory: ChainDirectory, casework: Casework, staff: StaffDir
     as_of = datetime.datetime.fromtimestamp(time_ms / 1000, datetime.timezone.utc).date()
     run = await gather_signals(casework, staff.get("cw"), list(strangers), plans, as_of=as_of)
     report.discovery_gathered, report.discovery_skipped = len(run.gathered), len(run.skipped)
+    for reason, count in collections.Counter(run.skipped.values()).most_common():
+        logger.warning("discovery skipped %d households: %s", count, reason)
     matrix = to_matrix([compute_signals(gathered.persons) for gathered in run.gathered])
     scores = model.score(matrix) if run.gathered else numpy.array([])
     ranked = sorted((index for index in range(len(run.gathered)) if scores[index] >= THRESHOLD), key=lambda index: -scores[index])[:OUTREACH_TASKS_MAX]
@@ -593,7 +596,7 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
                           f"{report.paid_fen / 100:,.2f} yuan paid, {report.earmarked_awards} education subsidies earmarked "
                           f"({report.earmarked_spent_fen / 100:,.2f} yuan spent at the bookshop, {report.earmarked_returned_fen / 100:,.2f} returned at expiry), {report.retail_payments} shop payments "
                           f"({report.cash_outs} at a merchant cashing out wallets), {report.alerts} alerts filed, {report.outreach_tasks} outreach tasks opened by discovery "
-                          f"(signals of {report.discovery_gathered} households that never applied shared by the agencies in brackets; "
+                          f"(signals of {report.discovery_gathered} households with no case shared by the agencies in brackets; "
                           f"{report.outreach_in_hardship} of the tasks truly in hardship), {report.reports} reports "
                           f"({report.escalated} escalated), {report.relief_payments} disaster payments made first; height {node.tip.height}")
             console.print(f"analytics store: {root / 'analytics'} (Parquet, up to height {exported.to_height}; refreshed every {ANALYTICS_EVERY_S:g} s)")
