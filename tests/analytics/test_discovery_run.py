@@ -16,7 +16,7 @@ from reliefledger.node.agency_service import AgencyService, EmbeddedLedger
 from reliefledger.node.agency_sources import SqliteSource
 from reliefledger.node.desk import admit_staff, open_desk
 from reliefledger.node.directory import initialise_directory
-from reliefledger.node.discovery_run import build_discovery_plans, gather_signals
+from reliefledger.analytics.discovery_run import build_discovery_plans, gather_signals
 from reliefledger.node.runtime import open_node
 from reliefledger.node.settings import NodeSettings
 from reliefledger.node.staff import StaffDirectory

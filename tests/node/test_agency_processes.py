@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 
 from node_support import NodeProcess, find_free_port, flatten, run_cli
+from reliefledger.analytics.discovery_signals import DISCOVERY_QUESTIONS
 from reliefledger.ledger.policy import compute_facts_digest, evaluate_eligibility, parse_household_facts
 from reliefledger.ledger.suites import get_suite
 from reliefledger.node.agency_answers import AgencyQuery, Question, sign_query_batch
@@ -86,7 +87,9 @@ def test_agencies_in_their_own_processes_answer_the_desk(tmp_path):
     assert one.returncode == 0 and "Traceback" not in one.stderr, one.stderr
     assert json.loads(one.stdout)["complete"] is True and "facts" not in json.loads(one.stdout)
     assert many["complete"] == len(numbers) - 1, many
-    assert sorted(permission["owner"] for permission in json.loads(permissions.stdout)) == sorted(AGENCY_RESOURCES) and json.loads(pending.stdout) == []
+    granted = json.loads(permissions.stdout)
+    assert sorted(permission["owner"] for permission in granted if permission["scope"] == "means_test") == sorted(AGENCY_RESOURCES) and json.loads(pending.stdout) == []
+    assert sorted(permission["owner"] for permission in granted if permission["scope"] == "discovery") == sorted(DISCOVERY_QUESTIONS)
     assert json.loads(tax_resource.stdout)["versions"][0]["fields"][0]["name"] == "wages_fen"
     assert missing_resource.returncode == 1 and "resource_not_found" in flatten(missing_resource.stderr)
     for household in population.households:

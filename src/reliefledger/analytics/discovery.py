@@ -6,7 +6,7 @@ The signals (``discovery_signals``) are the ones the policy names — income dro
 large medical bills, disability, elderly living alone, utility arrears — with income per member
 and household shape, each as the agencies share it for discovery: a bracket, a count or a flag,
 never a figure or an identity. ``extract_signals`` computes them from a synthetic household's
-truth; ``node.discovery_run`` gathers the same signals in a deployment, through approved
+truth; ``analytics.discovery_run`` gathers the same signals in a deployment, through approved
 discovery sharing requests and logged registry reads.
 
 The model is a logistic regression on standardised signals (scikit-learn), trained with a fixed

@@ -3,7 +3,7 @@ and the history of each. Catalogue metadata names no person, so any staff member
 
 from typing import Any, Protocol
 
-from reliefledger.ledger.contracts.catalog import get_approval_fault, get_resource_key
+from reliefledger.ledger.contracts.catalog import get_approval_fault, get_request_scope, get_resource_key
 
 
 class CatalogueStore(Protocol):
@@ -43,10 +43,11 @@ def list_requests(store: CatalogueStore, *, requester: str | None = None, owner:
 
 
 def list_permissions(store: CatalogueStore, now_ms: int, *, requester: str | None = None) -> list[dict[str, Any]]:
-    """Who may read what right now: approved, unexpired, unrevoked requests on active resources."""
+    """Who may read what right now, and for what (``scope``: a means test or active discovery):
+    approved, unexpired, unrevoked requests on active resources."""
     permissions = []
     for request in list_requests(store, requester=requester, status="approved"):
         if get_approval_fault(store, request["id"], request["requester"], request["approved_fields"], now_ms) is None:
-            permissions.append({name: request[name] for name in ("id", "requester", "owner", "resource", "approved_fields", "conditions", "expires_ms", "purpose",
-                                                                 "legal_basis")})
+            permissions.append({**{name: request[name] for name in ("id", "requester", "owner", "resource", "approved_fields", "conditions", "expires_ms", "purpose",
+                                                                    "legal_basis")}, "scope": get_request_scope(request)})
     return permissions

@@ -213,7 +213,7 @@ async def _assist(directory: ChainDirectory, casework: Casework, staff: StaffDir
     from reliefledger.analytics.checks import run_checks
     from reliefledger.analytics.discovery import THRESHOLD, build_matrix, compute_digest, evaluate, is_in_hardship, to_basis_points, to_matrix, train
     from reliefledger.analytics.discovery_signals import DISCOVERY_QUESTIONS, compute_signals
-    from reliefledger.node.discovery_run import build_discovery_plans, gather_signals
+    from reliefledger.analytics.discovery_run import build_discovery_plans, gather_signals
     from reliefledger.analytics.export import export_projections
     from reliefledger.analytics.merchant_model import find_outlying_merchants, get_parameters_digest, read_profiles
     from reliefledger.analytics.queries import open_analytics
