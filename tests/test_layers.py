@@ -23,7 +23,7 @@ FORBIDDEN_IN_LEDGER = frozenset(
 )
 """Top-level modules the pure core may not import: clocks, randomness, I/O, networking."""
 
-ABOVE_NODE = ("cli", "web", "analytics", "sim")
+ABOVE_NODE = ("cli", "web", "analytics", "sim", "interop")
 
 
 def find_modules(package_root: Path, layer: str) -> list[Path]:

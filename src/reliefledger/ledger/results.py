@@ -109,6 +109,8 @@ class ResultCode(IntEnum):
     MODEL_NOT_FOUND = 721
     MODEL_RETIRED = 722
 
+    MESSAGE_EXISTS = 730
+
     @property
     def is_committed(self) -> bool:
         """True for the one code that means the transaction took effect."""

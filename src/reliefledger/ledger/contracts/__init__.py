@@ -6,7 +6,7 @@ Each contract module exposes ``ACTIONS``, a mapping from action name to a functi
 
 from typing import Any, Callable
 
-from reliefledger.ledger.contracts import assistance, catalog, membership, models, money, policy_packs, registry, relief, reports, vault_access
+from reliefledger.ledger.contracts import assistance, catalog, interop, membership, models, money, policy_packs, registry, relief, reports, vault_access
 from reliefledger.ledger.contracts.context import TransactionContext
 
 Action = Callable[[TransactionContext, dict[str, Any]], None]
@@ -14,6 +14,7 @@ Action = Callable[[TransactionContext, dict[str, Any]], None]
 CONTRACTS: dict[str, dict[str, Action]] = {
     "assistance": assistance.ACTIONS,
     "catalog": catalog.ACTIONS,
+    "interop": interop.ACTIONS,
     "membership": membership.ACTIONS,
     "models": models.ACTIONS,
     "money": money.ACTIONS,

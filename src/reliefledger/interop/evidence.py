@@ -1,0 +1,57 @@
+"""Every DCI or G2P Connect message in or out, recorded on the ledger (``interop.record_messages``)
+by its digest, with who sent it to whom, the action, its ids, when and what became of it.
+
+The digest is the ledger suite's hash (SHA-256 or SM3) of the canonical JSON of the whole body as
+sent or received, signature included: either party can later show the message and anyone can
+check it against the ledger. Ids a partner chose are recorded as sent when they are printable
+ASCII of at most 128 characters, else as ``h:`` and the first 32 hex digits of their digest (a
+fuzzer's ids can be anything). A message is recorded before its answer counts as given: the
+acknowledgement of an inbound request leaves only after its evidence is committed.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from reliefledger.interop.signatures import encode_canonical
+from reliefledger.node.casework import Casework
+from reliefledger.node.staff import StaffMember
+
+PARTY = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+def to_party(value: Any) -> str:
+    """An id as the ledger records it (see the module's docstring)."""
+    if isinstance(value, str) and PARTY.fullmatch(value):
+        return value
+    return "h:" + hashlib.sha256(repr(value).encode()).hexdigest()[:32]
+
+
+def to_outcome(value: str) -> str:
+    """An outcome in the ledger's form: lowercase, at most 64 characters."""
+    cleaned = re.sub(r"[^a-z0-9_.-]", "-", value.lower())[:64]
+    return cleaned if cleaned and cleaned[0].isalpha() else f"x{cleaned}"[:64]
+
+
+@dataclass
+class EvidenceLog:
+    """Records messages with the key of the service's data officer."""
+
+    casework: Casework
+    actor: StaffMember
+
+    def describe(self, body: Any, *, direction: str, sender: Any, receiver: Any, action: Any, message_id: Any, transaction_id: Any,
+                 outcome: str) -> dict[str, Any]:
+        """One message's record (not yet on the ledger)."""
+        return {"digest": self.casework.node.suite.compute_hash(encode_canonical(body)).hex(), "direction": direction, "sender": to_party(sender),
+                "receiver": to_party(receiver), "action": to_party(action), "message_id": to_party(message_id),
+                "transaction_id": to_party(transaction_id), "time_ms": self.casework.node.clock_ms(), "outcome": to_outcome(outcome)}
+
+    async def record(self, *messages: dict[str, Any]) -> None:
+        """Put records on the ledger and wait until they are committed. A message recorded before
+        (the same bytes sent twice) is not recorded again."""
+        fresh = list({message["digest"]: message for message in messages}.values())
+        fresh = [message for message in fresh if self.casework.node.store.get(f"interop/message/{message['digest']}") is None]
+        if fresh:
+            await self.casework.submit(self.actor, "interop", "record_messages", {"messages": fresh})

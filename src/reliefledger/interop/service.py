@@ -1,0 +1,91 @@
+"""Putting the interoperability service on a node's HTTP app: the token endpoint, our JWKS, the
+Social Registry, the notifier, and what they share.
+
+``open_interop`` does nothing for a node without ``interop.toml``. Otherwise it adds
+``POST /oauth2/client/token`` (authz_core: form fields ``grant_type=client_credentials``,
+``client_id``, ``client_secret``, optional ``scope``), ``GET /.well-known/jwks.json`` (jwks_core:
+our signing key) and the registries under their base paths, and runs the notifier while the app
+serves.
+"""
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from reliefledger.interop.envelope import http_error
+from reliefledger.interop.evidence import EvidenceLog
+from reliefledger.interop.exchange import ExchangeContext
+from reliefledger.interop.exchange_store import ExchangeStore
+from reliefledger.interop.partners import Partners
+from reliefledger.interop.registry_search import LedgerReader
+from reliefledger.interop.settings import read_interop_settings
+from reliefledger.interop.signatures import to_jwk
+from reliefledger.interop.social_registry import NOTIFY_EVERY_S, SocialRegistry
+from reliefledger.interop.tokens import TokenError, issue_token
+from reliefledger.node.casework import Casework
+from reliefledger.node.staff import StaffMember
+
+STORE_FILE = "interop.sqlite"
+
+
+@contextlib.asynccontextmanager
+async def open_interop(root: Path, casework: Casework, recorder: StaffMember, app: FastAPI, *, notify_every_s: float = NOTIFY_EVERY_S,
+                       http: httpx.AsyncClient | None = None) -> AsyncIterator[SocialRegistry | None]:
+    """Serve the standards on ``app`` while the block runs; answer the Social Registry (None when
+    the node has no ``interop.toml``). ``recorder`` signs the evidence (a data officer)."""
+    settings = read_interop_settings(root)
+    if settings is None:
+        yield None
+        return
+    node = casework.node
+    own_http = http is None
+    client = http or httpx.AsyncClient()
+    store = ExchangeStore(Path(root) / STORE_FILE)
+    clock_ms: Callable[[], int] = node.clock_ms
+    context = ExchangeContext(settings, Partners(settings, client, clock_s=lambda: clock_ms() // 1000), store, EvidenceLog(casework, recorder), clock_ms)
+    registry = SocialRegistry(context, LedgerReader(node.store, node.suite, casework.network_key), lambda: node.tip.height)
+    mount_authorisation(app, context)
+    registry.mount(app)
+    notifier = asyncio.get_running_loop().create_task(registry.run_notifier(notify_every_s))
+    try:
+        yield registry
+    finally:
+        notifier.cancel()
+        for task in (notifier, *context.tasks):
+            task.cancel()
+        await asyncio.gather(notifier, *context.tasks, return_exceptions=True)
+        store.close()
+        if own_http:
+            await client.aclose()
+
+
+def mount_authorisation(app: FastAPI, context: ExchangeContext) -> None:
+    """The token endpoint (authz_core) and our public keys (jwks_core)."""
+
+    @app.post("/oauth2/client/token", tags=["DCI authorisation"], summary="OAuth2 client credentials: a bearer token for an onboarded partner")
+    async def issue(request: Request) -> Any:
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+            return http_error(400, "err.request.bad", "the token request is a form (application/x-www-form-urlencoded)")
+        try:
+            form = await request.form()
+        except Exception as error:  # python-multipart raises several types for a broken form
+            return http_error(400, "err.request.bad", f"the form cannot be read: {error}")
+        fields = {name: form.get(name) for name in ("grant_type", "client_id", "client_secret", "scope")}
+        if fields["grant_type"] != "client_credentials" or not isinstance(fields["client_id"], str) or not isinstance(fields["client_secret"], str):
+            return http_error(400, "err.request.bad", "grant_type=client_credentials, client_id and client_secret are required")
+        try:
+            token, lifetime = issue_token(context.settings, fields["client_id"], fields["client_secret"],
+                                          fields["scope"] if isinstance(fields["scope"], str) else None, context.now_s())
+        except TokenError as error:
+            return http_error(error.status, "err.request.unauthorized" if error.status == 401 else "err.request.bad", str(error))
+        return JSONResponse({"access_token": token, "token_type": "bearer", "expires_in": str(lifetime)})
+
+    @app.get("/.well-known/jwks.json", tags=["DCI authorisation"], summary="This node's public keys for message signatures and tokens")
+    async def jwks() -> Any:
+        key = context.settings.key
+        return {"keys": [to_jwk(key.kid, key.public_key)]}

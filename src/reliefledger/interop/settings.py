@@ -1,0 +1,138 @@
+"""Who may exchange DCI and G2P Connect messages with this node: ``DIR/interop.toml``.
+
+Each partner system is onboarded as a client: its OAuth2 client id and a hash of its secret (the
+secret itself is shown once, when the client is added, and never stored), the sender id its
+messages carry, where its callbacks go (the base URI: ``<callback_uri>/registry/on-search`` …;
+a request's own ``sender_uri`` is accepted only when it is that base, so a message can never
+make this node call anywhere else), its public keys (a JWKS URI or the JWKS inline), the scopes
+it may use, the record fields it may receive, and the bearer token (if any) it gave us for its
+callback endpoints. Our own signing key (Ed25519) is
+``DIR/interop-key.json``, readable by its owner only.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reliefledger.interop.signatures import SigningKey
+
+SETTINGS_FILE = "interop.toml"
+KEY_FILE = "interop-key.json"
+SCOPES = ("registry.search", "registry.subscribe", "registry.txn-status", "registry.enrolled", "crvs.notify", "disburse.disburse", "mapper.link",
+          "mapper.resolve")
+"""What a client may be allowed to do."""
+RECORD_FIELDS = ("household_id", "region", "status", "members_count", "head_id", "programmes", "person_id", "alive", "death_recorded")
+"""The fields a registry record can carry: pseudonymous ledger facts only (no names, no ID numbers)."""
+SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+
+
+class InteropSettingsError(ValueError):
+    """``interop.toml`` or the key file cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class Client:
+    """One onboarded partner system."""
+
+    client_id: str
+    secret_hash: str
+    sender_id: str
+    callback_uri: str
+    scopes: tuple[str, ...]
+    fields: tuple[str, ...]
+    jwks_uri: str | None = None
+    jwks: dict[str, Any] | None = None
+    callback_token: str | None = None
+    """A bearer token the partner issued us for its callback endpoints (its specifications require one)."""
+
+    def is_secret(self, secret: str) -> bool:
+        """True when ``secret`` is this client's (compared in constant time)."""
+        return hmac.compare_digest(hash_secret(secret, bytes.fromhex(self.secret_hash.split("$")[1])), self.secret_hash)
+
+
+@dataclass(frozen=True)
+class InteropSettings:
+    """This node's side of the exchanges."""
+
+    sender_id: str
+    key: SigningKey
+    clients: dict[str, Client] = field(default_factory=dict)
+    token_lifetime_s: int = 3600
+
+    def find_by_sender(self, sender_id: str) -> Client | None:
+        """The client whose messages carry ``sender_id``."""
+        return next((client for client in self.clients.values() if client.sender_id == sender_id), None)
+
+
+def hash_secret(secret: str, salt: bytes) -> str:
+    """``scrypt$<salt>$<hash>`` of a client secret."""
+    digest = hashlib.scrypt(secret.encode(), salt=salt, dklen=32, **SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def read_interop_settings(root: Path) -> InteropSettings | None:
+    """The settings of the node in ``root``, or None when it exchanges with nobody (no file)."""
+    path = Path(root) / SETTINGS_FILE
+    if not path.exists():
+        return None
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        clients = {}
+        for entry in document.get("clients", []):
+            client = Client(entry["client_id"], entry["secret"], entry["sender_id"], entry["callback_uri"].rstrip("/"), tuple(entry["scopes"]),
+                            tuple(entry["fields"]), entry.get("jwks_uri"), json.loads(entry["jwks"]) if "jwks" in entry else None, entry.get("callback_token"))
+            unknown = (set(client.scopes) - set(SCOPES)) | (set(client.fields) - set(RECORD_FIELDS))
+            if unknown:
+                raise InteropSettingsError(f"client {client.client_id}: unknown scopes or fields {', '.join(sorted(unknown))}")
+            if client.jwks_uri is None and client.jwks is None:
+                raise InteropSettingsError(f"client {client.client_id}: give jwks_uri or jwks (its public keys)")
+            clients[client.client_id] = client
+        return InteropSettings(document["sender_id"], read_signing_key(Path(root) / KEY_FILE), clients, int(document.get("token_lifetime_s", 3600)))
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
+        if isinstance(error, InteropSettingsError):
+            raise
+        raise InteropSettingsError(f"{path}: {error}") from None
+
+
+def read_signing_key(path: Path) -> SigningKey:
+    """Our interop signing key; made (owner-readable only) the first time."""
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            json.dump({"kid": f"key-{secrets.token_hex(4)}", "seed": secrets.token_hex(32)}, file)
+    document = json.loads(path.read_text())
+    return SigningKey(document["kid"], bytes.fromhex(document["seed"]))
+
+
+def write_client(root: Path, *, client_id: str, sender_id: str, callback_uri: str, scopes: list[str], fields: list[str], jwks_uri: str | None = None,
+                 jwks: dict[str, Any] | None = None, callback_token: str | None = None, node_sender_id: str = "reliefledger") -> str:
+    """Onboard a client in ``root``'s ``interop.toml`` (made if missing); answer its new secret,
+    which is stored only as a hash."""
+    path = Path(root) / SETTINGS_FILE
+    text = path.read_text(encoding="utf-8") if path.exists() else f'# Partner systems (DCI / G2P Connect): docs/interop.md\nsender_id = "{node_sender_id}"\n'
+    existing = tomllib.loads(text)
+    if any(entry.get("client_id") == client_id for entry in existing.get("clients", [])):
+        raise InteropSettingsError(f"client {client_id} exists")
+    unknown = (set(scopes) - set(SCOPES)) | (set(fields) - set(RECORD_FIELDS))
+    if unknown:
+        raise InteropSettingsError(f"unknown scopes or fields: {', '.join(sorted(unknown))}")
+    if (jwks_uri is None) == (jwks is None):
+        raise InteropSettingsError("give exactly one of jwks_uri and jwks")
+    secret = secrets.token_urlsafe(24)
+    lines = ["", "[[clients]]", f"client_id = {json.dumps(client_id)}", f"secret = {json.dumps(hash_secret(secret, secrets.token_bytes(16)))}",
+             f"sender_id = {json.dumps(sender_id)}", f"callback_uri = {json.dumps(callback_uri)}", f"scopes = {json.dumps(scopes)}",
+             f"fields = {json.dumps(fields)}"]
+    lines.append(f"jwks_uri = {json.dumps(jwks_uri)}" if jwks_uri is not None else f"jwks = {json.dumps(json.dumps(jwks))}")
+    if callback_token is not None:
+        lines.append(f"callback_token = {json.dumps(callback_token)}")
+    temporary = path.with_suffix(".partial")
+    temporary.write_text(text.rstrip("\n") + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+    read_interop_settings(root)  # the file as written must read back
+    return secret

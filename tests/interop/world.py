@@ -1,0 +1,99 @@
+"""A small city on a node serving the standards over real HTTP, and a partner system with its own
+callback server: what the interoperability tests run against."""
+
+import asyncio
+import contextlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import httpx
+from fastapi import FastAPI
+
+from interop_support import Partner, SpecChecker
+from reliefledger.interop.service import open_interop
+from reliefledger.interop.settings import write_client
+from reliefledger.interop.social_registry import SocialRegistry
+from reliefledger.node.casework import Casework
+from reliefledger.node.desk import admit_staff, open_desk
+from reliefledger.node.directory import initialise_directory
+from reliefledger.node.peer import Node
+from reliefledger.node.runtime import open_node, read_clock_ms, start_server
+from reliefledger.node.settings import NodeSettings
+from reliefledger.node.staff import StaffDirectory
+from reliefledger.sim import generate_population
+from reliefledger.sim.agency_records import AGENCY_RESOURCES
+from reliefledger.sim.data_sharing import prepare_city, write_agency_data
+from reliefledger.sim.records import Population
+
+FIELDS = ["household_id", "region", "status", "members_count", "programmes", "person_id", "alive"]
+"""What the test partner is onboarded for: not the head's pseudonym, not whether a death is recorded."""
+
+
+@dataclass
+class World:
+    node: Node
+    casework: Casework
+    population: Population
+    partner: Partner
+    registry: SocialRegistry
+    http: httpx.AsyncClient
+    url: str
+    secret: str
+    social: SpecChecker
+    partner_side: SpecChecker
+    authz: SpecChecker
+    jwks_checker: SpecChecker
+    root: Path
+
+    async def token(self, scope: str | None = None, secret: str | None = None) -> httpx.Response:
+        form = {"grant_type": "client_credentials", "client_id": "spmis", "client_secret": secret or self.secret, **({"scope": scope} if scope else {})}
+        return await self.http.post(f"{self.url}/oauth2/client/token", data=form, headers={"timestamp": "Mon, 30 Nov 2026 00:00:00 GMT"})
+
+    async def bearer(self, scope: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {(await self.token(scope)).json()['access_token']}"}
+
+    async def post(self, path: str, body: Any, headers: dict[str, str] | None = None, check: bool = True, valid: bool = True) -> httpx.Response:
+        """POST to the Social Registry (with a full bearer unless ``headers`` are given); validate
+        the exchange (only the response when the request is ``valid=False`` on purpose)."""
+        response = await self.http.post(f"{self.url}/dci/social{path}", json=body, headers=headers if headers is not None else await self.bearer())
+        if check:
+            self.social.check_exchange(response, request_valid=valid)
+        return response
+
+
+async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]], households: int = 24) -> Any:
+    """Build the world, run ``scenario`` in it, tear it down; answer what the scenario answers."""
+    population = generate_population(seed=31, households=households)
+    directory = initialise_directory(tmp_path / "chain", suite_name="ed25519-sha256", organisation_ids=["civil-affairs", *AGENCY_RESOURCES], region="110000",
+                                     chain_id="interop", time_ms=read_clock_ms() - 60_000, settings=NodeSettings(block_wait_ms_max=2))
+    write_agency_data(population, directory.root, agency_urls="http://127.0.0.1:1")
+    partner = Partner()
+    async with open_node(directory) as node, httpx.AsyncClient(timeout=20.0) as http:
+        with open_desk(directory, node, directory.read_settings(), clock_ms=read_clock_ms) as casework:
+            await prepare_city(directory, node, casework, population, applies=lambda index, household: index % 2 == 0)
+            await admit_staff(directory, node, organisation="civil-affairs", label="interop", roles=["data_officer"], region="110000")
+            partner_server, partner_task = await start_server(partner.build_app(), host="127.0.0.1", port=0)
+            partner_port = partner_server.servers[0].sockets[0].getsockname()[1]  # port 0: the system chose one
+            partner.base_url = f"http://127.0.0.1:{partner_port}"
+            secret = write_client(directory.root, client_id="spmis", sender_id=partner.sender_id, callback_uri=f"{partner.base_url}/dci",
+                                  scopes=["registry.search", "registry.subscribe", "registry.txn-status"], fields=FIELDS,
+                                  jwks_uri=f"{partner.base_url}/.well-known/jwks.json", callback_token="partner-issued-token", node_sender_id="reliefledger.test")
+            app = FastAPI()
+            async with open_interop(directory.root, casework, StaffDirectory(directory).get("interop"), app, notify_every_s=3600) as registry:
+                server, task = await start_server(app, host="127.0.0.1", port=0)
+                port = server.servers[0].sockets[0].getsockname()[1]
+                world = World(node, casework, population, partner, registry, http, f"http://127.0.0.1:{port}", secret, SpecChecker("social", "/dci/social"),
+                              SpecChecker("social", "/"), SpecChecker("authz", "/"), SpecChecker("jwks", "/"), directory.root)
+                try:
+                    return await scenario(world)
+                finally:
+                    for running, serving in ((server, task), (partner_server, partner_task)):
+                        running.should_exit = True
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await serving
+
+
+def new_id() -> str:
+    return secrets.token_hex(6)
