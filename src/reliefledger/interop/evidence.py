@@ -2,23 +2,30 @@
 by its digest, with who sent it to whom, the action, its ids, when and what became of it.
 
 The digest is the ledger suite's hash (SHA-256 or SM3) of the canonical JSON of the whole body as
-sent or received, signature included: either party can later show the message and anyone can
+sent or received, signature included (a multipart form's file as base64 text): either party can later show the message and anyone can
 check it against the ledger. Ids a partner chose are recorded as sent when they are printable
 ASCII of at most 128 characters, else as ``h:`` and the first 32 hex digits of their digest (a
 fuzzer's ids can be anything). A message is recorded before its answer counts as given: the
 acknowledgement of an inbound request leaves only after its evidence is committed.
 """
 
+import base64
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from reliefledger.interop.signatures import encode_canonical
 from reliefledger.node.casework import Casework
 from reliefledger.node.staff import StaffMember
 
 PARTY = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+def _encode(body: Any) -> bytes:
+    """The canonical JSON of a body; a multipart form's file (bytes) enters as base64 text."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=lambda value: {"base64": base64.b64encode(value).decode()} if isinstance(value, bytes) else str(value)).encode()
 
 
 def to_party(value: Any) -> str:
@@ -44,7 +51,7 @@ class EvidenceLog:
     def describe(self, body: Any, *, direction: str, sender: Any, receiver: Any, action: Any, message_id: Any, transaction_id: Any,
                  outcome: str) -> dict[str, Any]:
         """One message's record (not yet on the ledger)."""
-        return {"digest": self.casework.node.suite.compute_hash(encode_canonical(body)).hex(), "direction": direction, "sender": to_party(sender),
+        return {"digest": self.casework.node.suite.compute_hash(_encode(body)).hex(), "direction": direction, "sender": to_party(sender),
                 "receiver": to_party(receiver), "action": to_party(action), "message_id": to_party(message_id),
                 "transaction_id": to_party(transaction_id), "time_ms": self.casework.node.clock_ms(), "outcome": to_outcome(outcome)}
 
