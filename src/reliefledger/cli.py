@@ -102,9 +102,10 @@ def node(
         console.print(f"node of [bold]{status['chain_id']}[/] at height {status['height']} listening on http://{host}:{port} (API docs: /docs)", highlight=False)
 
     try:
+        from reliefledger.interop.service import serve_standards
         from reliefledger.web.app import mount_dashboard
 
-        asyncio.run(serve(chain, host=host, port=port, on_ready=announce, settings=settings, extend_app=mount_dashboard))
+        asyncio.run(serve(chain, host=host, port=port, on_ready=announce, settings=settings, extend_app=mount_dashboard, serve_with=serve_standards(chain.root)))
     except LedgerInputError as error:
         fail(error.message)
 
@@ -901,6 +902,10 @@ app.add_typer(analytics_app, name="analytics")
 from reliefledger.sim.commands import sim_app  # noqa: E402  (a sub-app in its own module)
 
 app.add_typer(sim_app, name="sim")
+
+from reliefledger.interop.commands import interop_app  # noqa: E402  (a sub-app in its own module)
+
+app.add_typer(interop_app, name="interop")
 
 
 def main() -> None:

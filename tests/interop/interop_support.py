@@ -107,3 +107,11 @@ class SpecChecker:
         mock_request = MockRequest("http://partner", "post", path, headers=headers, data=json.dumps(body).encode(), content_type="application/json")
         self.openapi.validate_request(mock_request)
         self.checked += 1
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback now."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -26,9 +26,10 @@ from reliefledger.interop.registry_search import LedgerReader
 from reliefledger.interop.settings import read_interop_settings
 from reliefledger.interop.signatures import to_jwk
 from reliefledger.interop.social_registry import NOTIFY_EVERY_S, SocialRegistry
-from reliefledger.interop.tokens import TokenError, issue_token
+from reliefledger.interop.tokens import TokenError, check_bearer, issue_token
 from reliefledger.node.casework import Casework
-from reliefledger.node.staff import StaffMember
+from reliefledger.node.directory import ChainDirectory
+from reliefledger.node.staff import StaffDirectory, StaffMember
 
 STORE_FILE = "interop.sqlite"
 
@@ -85,7 +86,32 @@ def mount_authorisation(app: FastAPI, context: ExchangeContext) -> None:
             return http_error(error.status, "err.request.unauthorized" if error.status == 401 else "err.request.bad", str(error))
         return JSONResponse({"access_token": token, "token_type": "bearer", "expires_in": str(lifetime)})
 
+    @app.get("/dci/evidence", tags=["DCI authorisation"], summary="The ledger's records of this partner's exchanges (with receipts)")
+    async def evidence(request: Request, transaction_id: str | None = None) -> Any:
+        try:
+            client = check_bearer(context.settings, request.headers.get("authorization"), None, context.now_s()).client
+        except TokenError as error:
+            return http_error(error.status, "err.request.unauthorized", str(error))
+        records = [record for _, record in context.evidence.casework.node.store.iterate_state_prefix("interop/message/")
+                   if client.sender_id in (record["sender"], record["receiver"]) and transaction_id in (None, record["transaction_id"])]
+        return sorted(({**record, "receipt": f"/v1/receipts/{record['transaction']}"} for record in records), key=lambda record: (record["height"], record["digest"]))
+
     @app.get("/.well-known/jwks.json", tags=["DCI authorisation"], summary="This node's public keys for message signatures and tokens")
     async def jwks() -> Any:
         key = context.settings.key
         return {"keys": [to_jwk(key.kid, key.public_key)]}
+
+
+def serve_standards(root: Path) -> Callable[[FastAPI, Any, Casework], contextlib.AbstractAsyncContextManager[Any]]:
+    """What ``reliefledger node`` enters while it serves: the standards' endpoints when the chain
+    folder has ``interop.toml``, the evidence signed by the staff member it names (``recorder``)."""
+    @contextlib.asynccontextmanager
+    async def opened(app: FastAPI, node: Any, casework: Casework) -> AsyncIterator[None]:
+        settings = read_interop_settings(root)
+        if settings is None:
+            yield
+            return
+        recorder = StaffDirectory(ChainDirectory(root)).get(settings.recorder)
+        async with open_interop(root, casework, recorder, app):
+            yield
+    return opened

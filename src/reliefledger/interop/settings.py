@@ -64,6 +64,8 @@ class InteropSettings:
     key: SigningKey
     clients: dict[str, Client] = field(default_factory=dict)
     token_lifetime_s: int = 3600
+    recorder: str = "interop"
+    """The label of the staff member (a data officer) whose key records the evidence."""
 
     def find_by_sender(self, sender_id: str) -> Client | None:
         """The client whose messages carry ``sender_id``."""
@@ -93,7 +95,8 @@ def read_interop_settings(root: Path) -> InteropSettings | None:
             if client.jwks_uri is None and client.jwks is None:
                 raise InteropSettingsError(f"client {client.client_id}: give jwks_uri or jwks (its public keys)")
             clients[client.client_id] = client
-        return InteropSettings(document["sender_id"], read_signing_key(Path(root) / KEY_FILE), clients, int(document.get("token_lifetime_s", 3600)))
+        return InteropSettings(document["sender_id"], read_signing_key(Path(root) / KEY_FILE), clients, int(document.get("token_lifetime_s", 3600)),
+                               str(document.get("recorder", "interop")))
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
         if isinstance(error, InteropSettingsError):
             raise

@@ -42,9 +42,9 @@ def issue_token(settings: InteropSettings, client_id: str, client_secret: str, r
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": settings.key.kid}), settings.token_lifetime_s
 
 
-def check_bearer(settings: InteropSettings, authorization: str | None, scope: str, now_s: int) -> Grant:
+def check_bearer(settings: InteropSettings, authorization: str | None, scope: str | None, now_s: int) -> Grant:
     """The grant of an ``Authorization: Bearer …`` header, or ``TokenError`` (401 missing, expired
-    or forged; 403 without ``scope``)."""
+    or forged; 403 without ``scope``, when one is needed)."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise TokenError("a bearer token is required (POST /oauth2/client/token)")
     public_key = Ed25519PrivateKey.from_private_bytes(settings.key.seed).public_key()
@@ -61,6 +61,6 @@ def check_bearer(settings: InteropSettings, authorization: str | None, scope: st
     if client is None:
         raise TokenError("the token's client is no longer onboarded")
     scopes = frozenset(str(claims["scope"]).split()) & frozenset(client.scopes)
-    if scope not in scopes:
+    if scope is not None and scope not in scopes:
         raise TokenError(f"the token does not carry the scope {scope}", status=403)
     return Grant(client, scopes)

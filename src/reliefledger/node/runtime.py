@@ -188,9 +188,12 @@ def stop_server_on_signals(server: uvicorn.Server) -> None:
 
 
 async def serve(directory: ChainDirectory, *, host: str, port: int, on_ready: Callable[[Node], None] | None = None,
-                settings: NodeSettings | None = None, extend_app: Callable[[Any, Node], None] | None = None) -> None:
+                settings: NodeSettings | None = None, extend_app: Callable[[Any, Node], None] | None = None,
+                serve_with: Callable[[Any, Node, Any], contextlib.AbstractAsyncContextManager[Any]] | None = None) -> None:
     """Run a node and its HTTP API until SIGINT or SIGTERM (with the desk's means-test plan when
-    ``means-test.toml`` is in the directory: its agencies are asked over HTTP)."""
+    ``means-test.toml`` is in the directory: its agencies are asked over HTTP). ``serve_with``
+    (app, node, casework) is entered while the server runs: the layers above add services that
+    need the desk (the standards' endpoints)."""
     settings = settings or directory.read_settings()
     plan_path = directory.root / MEANS_TEST_FILE
     planned = read_means_test_plan(plan_path) if plan_path.exists() else []
@@ -201,7 +204,9 @@ async def serve(directory: ChainDirectory, *, host: str, port: int, on_ready: Ca
                              casework=create_desk_router(directory, casework, plan))
             if extend_app is not None:
                 extend_app(app, node)  # the layers above add their pages (the dashboard)
-            await run_server(app, host=host, port=port, on_ready=lambda: on_ready(node) if on_ready else None)
+            services = serve_with(app, node, casework) if serve_with is not None and casework is not None else contextlib.nullcontext()
+            async with services:
+                await run_server(app, host=host, port=port, on_ready=lambda: on_ready(node) if on_ready else None)
 
 
 async def serve_agencies(directory: ChainDirectory, *, host: str, port: int, node_url: str | None = None, config_path: Path | None = None,

@@ -15,6 +15,7 @@ written to ``ground-truth.json`` beside the chain, for the checks and models tha
 
 import asyncio
 import collections
+import contextlib
 import csv
 import datetime
 import hashlib
@@ -556,8 +557,10 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
     desk and the dashboard on the embedded node until Ctrl+C (or for ``serve_seconds``)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from reliefledger.interop.service import open_interop
     from reliefledger.node.api import create_app
     from reliefledger.node.desk import create_desk_router, open_desk
+    from reliefledger.sim.demo_partner import mount_demo_inbox, onboard_demo_partner
     from reliefledger.node.directory import initialise_directory
     from reliefledger.node.demo import keep_serving
     from reliefledger.node.runtime import open_node, read_clock_ms, start_server
@@ -590,6 +593,10 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
             city = DemoCity(casework=casework, staff=staff, staff_labels=labels, wallet_devices=report.wallet_devices, merchant_bank="bank",
                             run_payments=lambda month: pay_month(node, finance_key, month), households=households_to_pick)
             extend_app(app, node, city)
+            partner_folder = await onboard_demo_partner(directory, node, port, REGION)
+            mount_demo_inbox(app)
+            standards = contextlib.AsyncExitStack()
+            await standards.enter_async_context(open_interop(root, casework, staff.get("interop"), app))
             server, serving = await start_server(app, host="127.0.0.1", port=port)
             console.print(f"[green]the city is on the ledger[/]: {report.households} households, {report.eligible} eligible ({report.enrolled} enrolled, "
                           f"{len(report.awaiting_decision)} awaiting the county, {report.objections} objected to and re-investigated, {report.reviews} reviewed), "
@@ -601,6 +608,8 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
                           f"({report.escalated} escalated), {report.relief_payments} disaster payments made first; height {node.tip.height}")
             console.print(f"analytics store: {root / 'analytics'} (Parquet, up to height {exported.to_height}; refreshed every {ANALYTICS_EVERY_S:g} s)")
             console.print(f"dashboard: http://127.0.0.1:{port}/   ledger: http://127.0.0.1:{port}/ledger   API: http://127.0.0.1:{port}/docs")
+            console.print(f"DCI social registry: http://127.0.0.1:{port}/dci/social/registry/…; the demo partner's key, secret and example messages: "
+                          f"{partner_folder} (docs/interop.md)", highlight=False)
             if report.awaiting_decision:
                 console.print(f"sign in as [bold]county[/] at http://127.0.0.1:{port}/signin to decide {', '.join(report.awaiting_decision)}; "
                               f"as [bold]finance[/] to pay the next month; as a merchant to take a payment")
@@ -612,4 +621,5 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
                 for task in alive:
                     task.cancel()
                 await asyncio.gather(*alive, return_exceptions=True)
+                await standards.aclose()
     return report

@@ -1,0 +1,87 @@
+"""The demo's partner system, so the standards can be tried with curl against ``make demo``.
+
+The demo onboards ``demo-partner`` (a programme-management system, say): its signing key and its
+client secret go into ``DIR/interop-demo/`` with example envelopes, and its callback endpoint —
+an inbox that keeps the last hundred callbacks — is served by the demo itself at
+``/demo-partner/dci/…``, readable at ``GET /demo-partner/inbox``. docs/interop.md walks through it.
+"""
+
+import collections
+import datetime
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import nacl.signing
+from fastapi import FastAPI, Request
+
+from reliefledger.interop.settings import RECORD_FIELDS, write_client
+from reliefledger.interop.signatures import SigningKey, to_jwk
+from reliefledger.node.desk import admit_staff
+from reliefledger.node.directory import ChainDirectory
+from reliefledger.node.peer import Node
+
+FOLDER = "interop-demo"
+CLIENT_ID = SENDER_ID = "demo-partner"
+NODE_SENDER_ID = "reliefledger.demo"
+SCOPES = ["registry.search", "registry.subscribe", "registry.txn-status"]
+FIELDS = [field for field in RECORD_FIELDS if field not in ("head_id",)]
+
+
+async def onboard_demo_partner(directory: ChainDirectory, node: Node, port: int, region: str) -> Path:
+    """Admit the service's recorder, onboard the demo partner, write its files; answer the folder."""
+    await admit_staff(directory, node, organisation="civil-affairs", label="interop", roles=["data_officer"], region=region)
+    folder = directory.root / FOLDER
+    folder.mkdir(exist_ok=True)
+    key = SigningKey(f"key-{secrets.token_hex(4)}", nacl.signing.SigningKey.generate().encode())
+    _write_private(folder / "partner-key.json", json.dumps({"kid": key.kid, "seed": key.seed.hex(), "sender_id": SENDER_ID}))
+    secret = write_client(directory.root, client_id=CLIENT_ID, sender_id=SENDER_ID, callback_uri=f"http://127.0.0.1:{port}/demo-partner/dci", scopes=SCOPES,
+                          fields=FIELDS, jwks={"keys": [to_jwk(key.kid, key.public_key)]}, node_sender_id=NODE_SENDER_ID)
+    _write_private(folder / "client-secret", secret)
+    for name, action, message in _examples():
+        envelope = {"header": {"version": "1.0.0", "message_id": "set-by-sign", "message_ts": "set-by-sign", "action": action, "sender_id": SENDER_ID,
+                               "receiver_id": NODE_SENDER_ID, "total_count": 1, "is_msg_encrypted": False}, "message": message}
+        (folder / name).write_text(json.dumps(envelope, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return folder
+
+
+def mount_demo_inbox(app: FastAPI) -> None:
+    """The demo partner's callback endpoint and a page to read what arrived."""
+    inbox: collections.deque[dict[str, Any]] = collections.deque(maxlen=100)
+
+    @app.post("/demo-partner/dci/{path:path}", include_in_schema=False)
+    async def receive(path: str, request: Request) -> Any:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        inbox.append({"path": "/" + path, "body": body})
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return {"message": {"ack_status": "ACK", "timestamp": now, "correlation_id": secrets.token_hex(8)}}
+
+    @app.get("/demo-partner/inbox", tags=["Demo partner"], summary="The callbacks the demo's partner system received, newest last")
+    async def read_inbox() -> Any:
+        return list(inbox)
+
+
+def _write_private(path: Path, text: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+
+
+def _examples() -> list[tuple[str, str, dict[str, Any]]]:
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    enrolled_in_district = {"type": "ns:org:QueryType:expression", "value": {"expression": {"collection": "Group", "query": {
+        "$and": [{"region": {"$eq": "110105"}}, {"enrolled": {"$eq": True}}]}}}}
+    search = {"transaction_id": "demo-search-1", "search_request": [{"reference_id": "r1", "timestamp": today, "search_criteria": {
+        "query_type": "expression", "query": enrolled_in_district, "sort": [{"attribute_name": "household_id", "sort_order": "asc"}],
+        "pagination": {"page_size": 3, "page_number": 1}}}]}
+    subscribe = {"transaction_id": "demo-subscribe-1", "subscribe_request": [{"reference_id": "s1", "timestamp": today, "subscribe_criteria": {
+        "reg_event_type": "REGISTER", "filter_type": "expression", "notify_record_type": "Group", "filter": {
+            "type": "ns:org:QueryType:expression", "value": {"expression": {"collection": "Group", "query": {"region": {"$eq": "110000"}}}}}}}]}
+    status = {"transaction_id": "demo-status-1", "txnstatus_request": {"reference_id": "q1", "txn_type": "search", "attribute_type": "transaction_id",
+                                                                       "attribute_value": "demo-search-1"}}
+    return [("search.json", "search", search), ("subscribe.json", "subscribe", subscribe), ("txn-status.json", "txn-status", status)]
