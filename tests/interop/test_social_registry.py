@@ -147,9 +147,9 @@ def test_subscribers_are_told_of_new_households_until_they_unsubscribe(tmp_path:
         taken, refused = confirmed["message"]["subscribe_response"]
         assert taken["status"] == "succ" and refused["status"] == "rjct" and refused["status_reason_code"] == "rjct.notify_types.invalid"
         code = taken["subscriptions"][0]["code"]
-        assert await world.registry.notify_once() == 0  # nothing happened since
+        assert await world.registries.social.notify_once() == 0  # nothing happened since
         newcomers = await register_households(world, seed=77, count=2)
-        assert await world.registry.notify_once() == 2
+        assert await world.registries.social.notify_once() == 2
         ((notified, headers),) = await world.partner.wait_for("/registry/notify")
         world.partner_side.check_callback("/registry/notify", notified, headers)
         assert sorted(event["data"]["reg_records"]["household_id"] for event in notified["message"]["notify_event"]) == sorted(newcomers)
@@ -164,7 +164,7 @@ def test_subscribers_are_told_of_new_households_until_they_unsubscribe(tmp_path:
         world.partner_side.check_callback("/registry/on-unsubscribe", ended, headers)
         assert ended["message"]["status"] == "succ" and ended["message"]["subscription_status"] == [{"code": code, "status": "unsubscribe"}]
         await register_households(world, seed=78, count=1)
-        assert await world.registry.notify_once() == 0  # unsubscribed: nothing more
+        assert await world.registries.social.notify_once() == 0  # unsubscribed: nothing more
         unknown = await world.post("/registry/unsubscribe", world.partner.envelope("unsubscribe", {"transaction_id": "u2", "timestamp": now_iso(),
                                                                                                   "subscription_codes": [code, "sub-unknown"]}))
         assert unknown.json()["message"]["ack_status"] == "ACK"

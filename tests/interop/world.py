@@ -12,9 +12,8 @@ import httpx
 from fastapi import FastAPI
 
 from interop_support import Partner, SpecChecker
-from reliefledger.interop.service import open_interop
+from reliefledger.interop.service import Registries, open_interop
 from reliefledger.interop.settings import write_client
-from reliefledger.interop.social_registry import SocialRegistry
 from reliefledger.node.casework import Casework
 from reliefledger.node.desk import admit_staff, open_desk
 from reliefledger.node.directory import initialise_directory
@@ -37,7 +36,7 @@ class World:
     casework: Casework
     population: Population
     partner: Partner
-    registry: SocialRegistry
+    registries: Registries
     http: httpx.AsyncClient
     url: str
     secret: str
@@ -46,6 +45,8 @@ class World:
     authz: SpecChecker
     jwks_checker: SpecChecker
     root: Path
+    ibr: SpecChecker
+    ibr_partner_side: SpecChecker
 
     async def token(self, scope: str | None = None, secret: str | None = None) -> httpx.Response:
         form = {"grant_type": "client_credentials", "client_id": "spmis", "client_secret": secret or self.secret, **({"scope": scope} if scope else {})}
@@ -54,12 +55,13 @@ class World:
     async def bearer(self, scope: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {(await self.token(scope)).json()['access_token']}"}
 
-    async def post(self, path: str, body: Any, headers: dict[str, str] | None = None, check: bool = True, valid: bool = True) -> httpx.Response:
-        """POST to the Social Registry (with a full bearer unless ``headers`` are given); validate
-        the exchange (only the response when the request is ``valid=False`` on purpose)."""
-        response = await self.http.post(f"{self.url}/dci/social{path}", json=body, headers=headers if headers is not None else await self.bearer())
+    async def post(self, path: str, body: Any, headers: dict[str, str] | None = None, check: bool = True, valid: bool = True,
+                   registry: str = "social") -> httpx.Response:
+        """POST to a registry (with a full bearer unless ``headers`` are given); validate the
+        exchange (only the response when the request is ``valid=False`` on purpose)."""
+        response = await self.http.post(f"{self.url}/dci/{registry}{path}", json=body, headers=headers if headers is not None else await self.bearer())
         if check:
-            self.social.check_exchange(response, request_valid=valid)
+            (self.social if registry == "social" else self.ibr).check_exchange(response, request_valid=valid)
         return response
 
 
@@ -78,14 +80,15 @@ async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]],
             partner_port = partner_server.servers[0].sockets[0].getsockname()[1]  # port 0: the system chose one
             partner.base_url = f"http://127.0.0.1:{partner_port}"
             secret = write_client(directory.root, client_id="spmis", sender_id=partner.sender_id, callback_uri=f"{partner.base_url}/dci",
-                                  scopes=["registry.search", "registry.subscribe", "registry.txn-status"], fields=FIELDS,
+                                  scopes=["registry.search", "registry.subscribe", "registry.txn-status", "registry.enrolled"], fields=FIELDS,
                                   jwks_uri=f"{partner.base_url}/.well-known/jwks.json", callback_token="partner-issued-token", node_sender_id="reliefledger.test")
             app = FastAPI()
-            async with open_interop(directory.root, casework, StaffDirectory(directory).get("interop"), app, notify_every_s=3600) as registry:
+            async with open_interop(directory.root, casework, StaffDirectory(directory).get("interop"), app, notify_every_s=3600) as registries:
                 server, task = await start_server(app, host="127.0.0.1", port=0)
                 port = server.servers[0].sockets[0].getsockname()[1]
-                world = World(node, casework, population, partner, registry, http, f"http://127.0.0.1:{port}", secret, SpecChecker("social", "/dci/social"),
-                              SpecChecker("social", "/"), SpecChecker("authz", "/"), SpecChecker("jwks", "/"), directory.root)
+                world = World(node, casework, population, partner, registries, http, f"http://127.0.0.1:{port}", secret, SpecChecker("social", "/dci/social"),
+                              SpecChecker("social", "/"), SpecChecker("authz", "/"), SpecChecker("jwks", "/"), directory.root,
+                              SpecChecker("ibr", "/dci/ibr"), SpecChecker("ibr", "/"))
                 try:
                     return await scenario(world)
                 finally:

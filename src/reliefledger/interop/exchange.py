@@ -19,7 +19,7 @@ from typing import Any, Awaitable, Callable
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-from reliefledger.interop.envelope import BodyError, build_ack, build_callback_header, http_error, new_id, read_body
+from reliefledger.interop.envelope import BodyError, build_ack, build_callback_header, format_time, http_error, new_id, read_body
 from reliefledger.interop.evidence import EvidenceLog
 from reliefledger.interop.exchange_store import ExchangeStore
 from reliefledger.interop.partners import Partners
@@ -74,6 +74,9 @@ class Operation:
     response_action: str | None = None
     """Set for synchronous operations: errors answer as a rejected response envelope."""
     multipart: bool = True
+    refuse_as: Callable[["Refusal", str, Any], dict[str, Any]] | None = None
+    """For an operation whose answer is not an envelope: the body of a refusal, given the refusal,
+    the time (RFC 3339) and the request body as read (may be anything)."""
 
 
 class Refusal(Exception):
@@ -114,6 +117,15 @@ async def acknowledge(context: ExchangeContext, operation: Operation, accepted: 
     ack = context.partners.sign(build_ack("ACK", accepted.correlation_id, context.clock_ms()))
     await _record_pair(context, operation, accepted.client, accepted.envelope, ack, "ack")
     return JSONResponse(ack)
+
+
+async def answer_bare(context: ExchangeContext, operation: Operation, accepted: Accepted, body: dict[str, Any], status: str) -> JSONResponse:
+    """The answer of a synchronous request whose response is a bare message (no envelope): the
+    message with our signature beside it, recorded with the request."""
+    response = context.partners.sign_body(body)
+    _log_if_invalid(operation.spec, operation.path, response, list_response_errors(operation.spec, operation.path, "200", response))
+    await _record_pair(context, operation, accepted.client, accepted.envelope, response, status)
+    return JSONResponse(response)
 
 
 async def answer_sync(context: ExchangeContext, operation: Operation, accepted: Accepted, message: dict[str, Any], status: str) -> JSONResponse:
@@ -186,7 +198,9 @@ async def _check_envelope(context: ExchangeContext, client: Client, envelope: di
 
 async def _refuse(context: ExchangeContext, operation: Operation, client: Client, body: Any, refusal: Refusal, *, status: int) -> JSONResponse:
     now = context.clock_ms()
-    if operation.response_action is None:
+    if operation.refuse_as is not None:
+        answer = context.partners.sign_body(operation.refuse_as(refusal, format_time(now), body))
+    elif operation.response_action is None:
         answer = context.partners.sign(build_ack(refusal.ack_status, new_id(), now, (refusal.code, str(refusal))))
     else:
         header = build_callback_header(operation.response_action, "rjct", context.settings.sender_id, client.sender_id, now,
@@ -207,7 +221,7 @@ async def _record_pair(context: ExchangeContext, operation: Operation, client: C
                           action=action, message_id=header.get("message_id", "-"), transaction_id=transaction_id, outcome=outcome),
         evidence.describe(answer, direction="out", sender=context.settings.sender_id, receiver=client.sender_id,
                           action=(answer.get("header") or {}).get("action", "ack"), message_id=(answer.get("header") or {}).get("message_id")
-                          or answer["message"]["correlation_id"], transaction_id=transaction_id, outcome=outcome))
+                          or (answer.get("message") or answer).get("correlation_id"), transaction_id=transaction_id, outcome=outcome))
 
 
 def _log_if_invalid(spec: str, path: str, body: dict[str, Any], errors: list[str]) -> None:

@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS transactions (
 CREATE INDEX IF NOT EXISTS transactions_by_correlation ON transactions (sender_id, correlation_id);
 CREATE TABLE IF NOT EXISTS messages (sender_id TEXT NOT NULL, message_id TEXT NOT NULL, received_ms INTEGER NOT NULL, PRIMARY KEY (sender_id, message_id));
 CREATE TABLE IF NOT EXISTS subscriptions (
-    code TEXT PRIMARY KEY, sender_id TEXT NOT NULL, reg_event_type TEXT NOT NULL, filter_type TEXT, filter TEXT NOT NULL,
+    code TEXT PRIMARY KEY, registry TEXT NOT NULL, sender_id TEXT NOT NULL, reg_event_type TEXT NOT NULL, filter_type TEXT, filter TEXT NOT NULL,
     notify_record_type TEXT NOT NULL, status TEXT NOT NULL, created_ms INTEGER NOT NULL, after_height INTEGER NOT NULL);
 """
 
@@ -64,17 +64,17 @@ class ExchangeStore:
                         "response": json.loads(response) if response else None}
         return None
 
-    def add_subscription(self, code: str, sender_id: str, criteria: dict[str, Any], now_ms: int, after_height: int) -> None:
-        """A new active subscription, notified of events after ``after_height``."""
+    def add_subscription(self, code: str, registry: str, sender_id: str, criteria: dict[str, Any], now_ms: int, after_height: int) -> None:
+        """A new active subscription to one registry, notified of events after ``after_height``."""
         with self.lock:
-            self.connection.execute("INSERT INTO subscriptions VALUES (?, ?, ?, ?, ?, ?, 'subscribe', ?, ?)",
-                                    (code, sender_id, criteria["reg_event_type"], criteria.get("filter_type"), json.dumps(criteria["filter"]),
+            self.connection.execute("INSERT INTO subscriptions VALUES (?, ?, ?, ?, ?, ?, ?, 'subscribe', ?, ?)",
+                                    (code, registry, sender_id, criteria["reg_event_type"], criteria.get("filter_type"), json.dumps(criteria["filter"]),
                                      criteria["notify_record_type"], now_ms, after_height))
 
-    def unsubscribe(self, sender_id: str, code: str) -> str:
+    def unsubscribe(self, registry: str, sender_id: str, code: str) -> str:
         """End a sender's subscription: ``unsubscribe`` done, ``already`` ended, or ``unknown``."""
         with self.lock:
-            row = self.connection.execute("SELECT status FROM subscriptions WHERE code=? AND sender_id=?", (code, sender_id)).fetchone()
+            row = self.connection.execute("SELECT status FROM subscriptions WHERE code=? AND registry=? AND sender_id=?", (code, registry, sender_id)).fetchone()
             if row is None:
                 return "unknown"
             if row[0] == "unsubscribe":
@@ -82,11 +82,11 @@ class ExchangeStore:
             self.connection.execute("UPDATE subscriptions SET status='unsubscribe' WHERE code=?", (code,))
             return "unsubscribe"
 
-    def list_active_subscriptions(self) -> list[dict[str, Any]]:
-        """Every active subscription with its filter and notification height."""
+    def list_active_subscriptions(self, registry: str) -> list[dict[str, Any]]:
+        """Every active subscription to a registry with its filter and notification height."""
         with self.lock:
             rows = self.connection.execute("SELECT code, sender_id, reg_event_type, filter_type, filter, notify_record_type, after_height FROM subscriptions "
-                                           "WHERE status='subscribe' ORDER BY code").fetchall()
+                                           "WHERE status='subscribe' AND registry=? ORDER BY code", (registry,)).fetchall()
         return [{"code": code, "sender_id": sender, "reg_event_type": event, "filter_type": filter_type, "filter": json.loads(filter_text),
                  "notify_record_type": record_type, "after_height": height} for code, sender, event, filter_type, filter_text, record_type, height in rows]
 

@@ -53,6 +53,12 @@ class Partners:
         """The envelope with our signature."""
         return {**envelope, "signature": sign_envelope(self.settings.key, self.settings.sender_id, envelope, self.clock_s(), namespace=self.namespace)}
 
+    def sign_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A bare message (a response that is not an envelope) with our signature beside it, made
+        as for the envelope ``{"header": null, "message": body}``."""
+        return {**body, "signature": sign_envelope(self.settings.key, self.settings.sender_id, {"header": None, "message": body}, self.clock_s(),
+                                                   namespace=self.namespace)}
+
     async def deliver(self, client: Client, path: str, envelope: dict[str, Any]) -> str:
         """POST a signed callback to the partner; answer the outcome: its ``ack_status`` in lower
         case (or its error code), ``http.<status>``, or ``unreachable``."""

@@ -18,7 +18,8 @@ The three query types of the specification:
 Attributes: ``region`` (a region matches every region within it), ``programme`` (a case of it,
 in any status), ``enrolled`` (receiving any programme), ``members_count``, ``status``, ``alive``
 (members). A Group record is a household: ``household_id, region, status, members_count,
-head_id, programmes`` (each ``programme, case_id, status, monthly_benefit_fen, from_month``); a
+head_id, programmes`` (each ``programme, case_id, status, monthly_benefit_fen`` — the monthly
+benefit, or a one-off award's amount —, ``from_month``); a
 Member record is a person: ``person_id, household_id, region, alive, death_recorded``.
 """
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from reliefledger.ledger.contracts.registry import get_household_key, get_person_key
+from reliefledger.ledger.errors import LedgerInputError
 from reliefledger.ledger.pseudonyms import compute_household_pseudonym, compute_person_pseudonym
 from reliefledger.ledger.regions import is_within
 from reliefledger.ledger.suites import Suite
@@ -130,7 +132,10 @@ def _find_by_identifier(reader: LedgerReader, query: Any) -> list[dict[str, Any]
         household = reader.get_household(reader.get_person(persons[0])["household"]) if persons else None
         return [household] if household else []
     if kind == "HouseholdNumber":
-        value = compute_household_pseudonym(reader.suite, reader.network_key, value)
+        try:
+            value = compute_household_pseudonym(reader.suite, reader.network_key, value)
+        except LedgerInputError as error:
+            raise SearchRefused("rjct.search_criteria.invalid", str(error)) from None
     elif kind != "household_id":
         raise SearchRefused("rjct.search_criteria.invalid", f"identifier type {kind!r} is not NationalID, UIN, ID, HouseholdNumber, person_id or household_id")
     household = reader.get_household(value)
@@ -139,13 +144,29 @@ def _find_by_identifier(reader: LedgerReader, query: Any) -> list[dict[str, Any]
 
 def _persons_of_identifier(reader: LedgerReader, query: dict[str, Any]) -> list[str]:
     value = str(query["value"])
-    person = compute_person_pseudonym(reader.suite, reader.network_key, value.upper()) if query["type"] in NATIONAL_ID_TYPES else value
+    try:
+        person = compute_person_pseudonym(reader.suite, reader.network_key, value.upper()) if query["type"] in NATIONAL_ID_TYPES else value
+    except LedgerInputError as error:
+        raise SearchRefused("rjct.search_criteria.invalid", str(error)) from None
     return [person] if reader.get_person(person) is not None else []
 
 
+def is_beneficiary(case: dict[str, Any]) -> bool:
+    """Whether a case makes its household a beneficiary: enrolled in a monthly programme, or
+    awarded a one-off one (a special programme's approved case is ``completed``)."""
+    return case["status"] == "enrolled" or (case["status"] == "completed" and (case.get("decision") or {}).get("outcome") == "approve")
+
+
+def _get_benefit(case: dict[str, Any]) -> int | None:
+    if case.get("enrolment"):
+        return case["enrolment"]["monthly_benefit_fen"]
+    decision = case.get("decision") or {}
+    return decision.get("monthly_benefit_fen") if decision.get("outcome") == "approve" else None
+
+
 def _group_record(household: dict[str, Any], cases: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    programmes = [{"programme": case["programme"], "case_id": case["id"], "status": case["status"],
-                   "monthly_benefit_fen": (case["enrolment"] or {}).get("monthly_benefit_fen"), "from_month": (case["enrolment"] or {}).get("from_month")}
+    programmes = [{"programme": case["programme"], "case_id": case["id"], "status": case["status"], "monthly_benefit_fen": _get_benefit(case),
+                   "from_month": (case["enrolment"] or {}).get("from_month")}
                   for case in sorted(cases.get(household["id"], []), key=lambda case: case["id"])]
     return {"household_id": household["id"], "region": household["region"], "status": household["status"], "members_count": len(household["members"]),
             "head_id": household["head"], "programmes": programmes}

@@ -10,6 +10,7 @@ serves.
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
@@ -17,6 +18,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from reliefledger.interop.beneficiary_registry import BeneficiaryRegistry
 from reliefledger.interop.envelope import http_error
 from reliefledger.interop.evidence import EvidenceLog
 from reliefledger.interop.exchange import ExchangeContext
@@ -34,11 +36,19 @@ from reliefledger.node.staff import StaffDirectory, StaffMember
 STORE_FILE = "interop.sqlite"
 
 
+@dataclass(frozen=True)
+class Registries:
+    """The registries a node serves."""
+
+    social: SocialRegistry
+    beneficiary: BeneficiaryRegistry
+
+
 @contextlib.asynccontextmanager
 async def open_interop(root: Path, casework: Casework, recorder: StaffMember, app: FastAPI, *, notify_every_s: float = NOTIFY_EVERY_S,
-                       http: httpx.AsyncClient | None = None) -> AsyncIterator[SocialRegistry | None]:
-    """Serve the standards on ``app`` while the block runs; answer the Social Registry (None when
-    the node has no ``interop.toml``). ``recorder`` signs the evidence (a data officer)."""
+                       http: httpx.AsyncClient | None = None) -> AsyncIterator[Registries | None]:
+    """Serve the standards on ``app`` while the block runs; answer the registries (None when the
+    node has no ``interop.toml``). ``recorder`` signs the evidence (a data officer)."""
     settings = read_interop_settings(root)
     if settings is None:
         yield None
@@ -49,17 +59,18 @@ async def open_interop(root: Path, casework: Casework, recorder: StaffMember, ap
     store = ExchangeStore(Path(root) / STORE_FILE)
     clock_ms: Callable[[], int] = node.clock_ms
     context = ExchangeContext(settings, Partners(settings, client, clock_s=lambda: clock_ms() // 1000), store, EvidenceLog(casework, recorder), clock_ms)
-    registry = SocialRegistry(context, LedgerReader(node.store, node.suite, casework.network_key), lambda: node.tip.height)
+    reader = LedgerReader(node.store, node.suite, casework.network_key)
+    registries = Registries(SocialRegistry(context, reader, lambda: node.tip.height), BeneficiaryRegistry(context, reader, lambda: node.tip.height))
     mount_authorisation(app, context)
-    registry.mount(app)
-    notifier = asyncio.get_running_loop().create_task(registry.run_notifier(notify_every_s))
+    registries.social.mount(app)
+    registries.beneficiary.mount(app)
+    notifiers = [asyncio.get_running_loop().create_task(registry.run_notifier(notify_every_s)) for registry in (registries.social, registries.beneficiary)]
     try:
-        yield registry
+        yield registries
     finally:
-        notifier.cancel()
-        for task in (notifier, *context.tasks):
+        for task in (*notifiers, *context.tasks):
             task.cancel()
-        await asyncio.gather(notifier, *context.tasks, return_exceptions=True)
+        await asyncio.gather(*notifiers, *context.tasks, return_exceptions=True)
         store.close()
         if own_http:
             await client.aclose()

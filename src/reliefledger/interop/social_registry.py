@@ -32,12 +32,17 @@ REG_TYPE = "ns:org:RegistryType:Social"
 NOTIFY_EVERY_S = 5.0
 EVENTS_PER_NOTIFY_MAX = 100
 
-SEARCH = Operation(SPEC, "/registry/search", "registry.search")
-SYNC_SEARCH = Operation(SPEC, "/registry/sync/search", "registry.search", response_action="on-search", multipart=False)
-SUBSCRIBE = Operation(SPEC, "/registry/subscribe", "registry.subscribe")
-UNSUBSCRIBE = Operation(SPEC, "/registry/unsubscribe", "registry.subscribe")
-STATUS = Operation(SPEC, "/registry/txn/status", "registry.txn-status")
-SYNC_STATUS = Operation(SPEC, "/registry/sync/txn/status", "registry.txn-status", response_action="txn-on-status", multipart=False)
+
+def build_operations(spec: str) -> dict[str, Operation]:
+    """The operations a registry of ``spec`` serves (the on-… and notify paths are the partner's)."""
+    return {
+        "search": Operation(spec, "/registry/search", "registry.search"),
+        "sync_search": Operation(spec, "/registry/sync/search", "registry.search", response_action="on-search", multipart=False),
+        "subscribe": Operation(spec, "/registry/subscribe", "registry.subscribe"),
+        "unsubscribe": Operation(spec, "/registry/unsubscribe", "registry.subscribe"),
+        "status": Operation(spec, "/registry/txn/status", "registry.txn-status"),
+        "sync_status": Operation(spec, "/registry/sync/txn/status", "registry.txn-status", response_action="txn-on-status", multipart=False),
+    }
 
 
 @dataclass
@@ -48,15 +53,25 @@ class SocialRegistry:
     reader: LedgerReader
     tip_height: Any
     """A callable answering the committed height (events are notified up to it)."""
+    spec: str = SPEC
+    base_path: str = BASE_PATH
+    event_types: tuple[str, ...] = EVENT_TYPES
+    reg_type: str = REG_TYPE
+    title: str = "DCI Social Registry"
 
     def mount(self, app: FastAPI) -> None:
-        """Add the endpoints (and start the notifier with the app)."""
-        router = APIRouter(prefix=BASE_PATH, tags=["DCI Social Registry"])
-        for operation, handler in ((SEARCH, self._search), (SYNC_SEARCH, self._sync_search), (SUBSCRIBE, self._subscribe), (UNSUBSCRIBE, self._unsubscribe),
-                                   (STATUS, self._status), (SYNC_STATUS, self._sync_status)):
-            router.add_api_route(operation.path, self._endpoint(operation, handler), methods=["POST"], include_in_schema=True,
-                                 summary=f"DCI social registry {operation.path}")
+        """Add the endpoints."""
+        router = APIRouter(prefix=self.base_path, tags=[self.title])
+        operations = build_operations(self.spec)
+        handlers = {"search": self._search, "sync_search": self._sync_search, "subscribe": self._subscribe, "unsubscribe": self._unsubscribe,
+                    "status": self._status, "sync_status": self._sync_status}
+        for name, operation in operations.items():
+            router.add_api_route(operation.path, self._endpoint(operation, handlers[name]), methods=["POST"], summary=f"{self.title} {operation.path}")
+        self.add_routes(router)
         app.include_router(router)
+
+    def add_routes(self, router: APIRouter) -> None:
+        """Where a registry of another specification adds its own operations."""
 
     def _endpoint(self, operation: Operation, handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -64,7 +79,7 @@ class SocialRegistry:
             if not isinstance(outcome, Accepted):
                 return outcome
             return await handler(operation, outcome)
-        endpoint.__name__ = "dci_social_" + re.sub(r"\W", "_", operation.path)
+        endpoint.__name__ = f"dci_{self.spec}_" + re.sub(r"\W", "_", operation.path)
         return endpoint
 
     # --- search
@@ -85,7 +100,7 @@ class SocialRegistry:
                               "status_reason_message": str(refusal)[:999]})
                 continue
             items.append({"reference_id": reference_id, "timestamp": now, "status": "succ",
-                          "data": {"version": "1.0.0", "reg_type": criteria.get("reg_type") or REG_TYPE,
+                          "data": {"version": "1.0.0", "reg_type": criteria.get("reg_type") or self.reg_type,
                                    "reg_record_type": criteria.get("response_entity") or "Group", "reg_records": result.records},
                           "pagination": result.pagination})
         return {"transaction_id": accepted.message["transaction_id"], "correlation_id": accepted.correlation_id, "search_response": items}
@@ -101,7 +116,7 @@ class SocialRegistry:
         self._remember(accepted, "search", [item["reference_id"] for item in message["search_response"]], status, message)
         header = build_callback_header("on-search", status, self.context.settings.sender_id, accepted.client.sender_id, self.context.clock_ms(),
                                        total_count=len(message["search_response"]))
-        await send_callback(self.context, accepted.client, SPEC, "/registry/on-search", {"header": header, "message": message}, message["transaction_id"])
+        await send_callback(self.context, accepted.client, self.spec, "/registry/on-search", {"header": header, "message": message}, message["transaction_id"])
 
     async def _sync_search(self, operation: Operation, accepted: Accepted) -> Response:
         message = self._answer_searches(accepted)
@@ -122,22 +137,22 @@ class SocialRegistry:
             item: dict[str, Any] = {"reference_id": request["reference_id"], "timestamp": format_time(now)}
             event = str(criteria["reg_event_type"]).rsplit(":", 1)[-1]
             try:
-                if event not in EVENT_TYPES:
-                    raise SearchRefused("rjct.notify_types.invalid", f"events here are {', '.join(EVENT_TYPES)}")
+                if event not in self.event_types:
+                    raise SearchRefused("rjct.notify_types.invalid", f"events here are {', '.join(self.event_types)}")
                 compile_filter(self.reader, criteria.get("filter_type"), criteria["filter"])
             except SearchRefused as refusal:
                 code = refusal.code if refusal.code == "rjct.notify_types.invalid" else "rjct.notify_details.invalid"
                 items.append({**item, "status": "rjct", "status_reason_code": code, "status_reason_message": str(refusal)[:999]})
                 continue
             code = "sub-" + secrets.token_hex(8)
-            self.context.store.add_subscription(code, accepted.client.sender_id, {**criteria, "reg_event_type": event}, now, self.tip_height())
-            items.append({**item, "status": "succ", "subscriptions": [{"code": code, "status": "subscribe", "timestamp": format_time(now), "reg_type": REG_TYPE,
+            self.context.store.add_subscription(code, self.spec, accepted.client.sender_id, {**criteria, "reg_event_type": event}, now, self.tip_height())
+            items.append({**item, "status": "succ", "subscriptions": [{"code": code, "status": "subscribe", "timestamp": format_time(now), "reg_type": self.reg_type,
                                                                           "reg_event_type": event, "notify_record_type": str(criteria["notify_record_type"])}]})
         message = {"transaction_id": accepted.message["transaction_id"], "correlation_id": accepted.correlation_id, "subscribe_response": items}
         status = _overall(items)
         self._remember(accepted, "subscribe", [item["reference_id"] for item in items], status, message)
         header = build_request_header("on-subscribe", self.context.settings.sender_id, accepted.client.sender_id, self.context.clock_ms(), len(items))
-        await send_callback(self.context, accepted.client, SPEC, "/registry/on-subscribe", {"header": header, "message": message}, message["transaction_id"])
+        await send_callback(self.context, accepted.client, self.spec, "/registry/on-subscribe", {"header": header, "message": message}, message["transaction_id"])
 
     async def _unsubscribe(self, operation: Operation, accepted: Accepted) -> Response:
         response = await acknowledge(self.context, operation, accepted)
@@ -145,7 +160,7 @@ class SocialRegistry:
         return response
 
     async def _confirm_unsubscriptions(self, accepted: Accepted) -> None:
-        outcomes = {code: self.context.store.unsubscribe(accepted.client.sender_id, str(code)) for code in accepted.message["subscription_codes"]}
+        outcomes = {code: self.context.store.unsubscribe(self.spec, accepted.client.sender_id, str(code)) for code in accepted.message["subscription_codes"]}
         message: dict[str, Any] = {"transaction_id": accepted.message["transaction_id"], "correlation_id": accepted.correlation_id,
                                    "timestamp": format_time(self.context.clock_ms()), "status": "succ",
                                    "subscription_status": [{"code": str(code), "status": "unsubscribe"} for code, outcome in outcomes.items() if outcome != "unknown"]}
@@ -153,13 +168,13 @@ class SocialRegistry:
             message.update(status="rjct", status_reason_code="rjct.subscription_code.invalid" if "unknown" in outcomes.values() else "rjct.event.already_unsubscribed",
                            status_reason_message="unknown: " + ", ".join(str(code) for code, outcome in outcomes.items() if outcome != "unsubscribe")[:900])
         header = build_request_header("on-unsubscribe", self.context.settings.sender_id, accepted.client.sender_id, self.context.clock_ms(), len(outcomes))
-        await send_callback(self.context, accepted.client, SPEC, "/registry/on-unsubscribe", {"header": header, "message": message}, message["transaction_id"])
+        await send_callback(self.context, accepted.client, self.spec, "/registry/on-unsubscribe", {"header": header, "message": message}, message["transaction_id"])
 
     # --- transaction status
     def _answer_status(self, accepted: Accepted) -> tuple[dict[str, Any], str]:
         asked = accepted.message["txnstatus_request"]
         kind = asked["txn_type"]
-        found = self.context.store.find_transaction(accepted.client.sender_id, kind, asked["attribute_type"], asked["attribute_value"]) \
+        found = self.context.store.find_transaction(accepted.client.sender_id, f"{self.spec}.{kind}", asked["attribute_type"], asked["attribute_value"]) \
             if kind in ("search", "subscribe") else None
         now = format_time(self.context.clock_ms())
         if found is None:
@@ -187,21 +202,21 @@ class SocialRegistry:
     async def _call_back_status(self, accepted: Accepted) -> None:
         message, status = self._answer_status(accepted)
         header = build_callback_header("txn-on-status", status, self.context.settings.sender_id, accepted.client.sender_id, self.context.clock_ms(), total_count=1)
-        await send_callback(self.context, accepted.client, SPEC, "/registry/txn/on-status", {"header": header, "message": message}, message["transaction_id"])
+        await send_callback(self.context, accepted.client, self.spec, "/registry/txn/on-status", {"header": header, "message": message}, message["transaction_id"])
 
     async def _sync_status(self, operation: Operation, accepted: Accepted) -> Response:
         message, status = self._answer_status(accepted)
         return await answer_sync(self.context, operation, accepted, message, status)
 
     def _remember(self, accepted: Accepted, kind: str, reference_ids: list[str], status: str, message: dict[str, Any]) -> None:
-        self.context.store.put_transaction(accepted.client.sender_id, accepted.message["transaction_id"], kind, accepted.correlation_id, reference_ids, status,
+        self.context.store.put_transaction(accepted.client.sender_id, accepted.message["transaction_id"], f"{self.spec}.{kind}", accepted.correlation_id, reference_ids, status,
                                            message, self.context.clock_ms())
 
     # --- notifications
     async def notify_once(self) -> int:
         """Send every subscription the events committed since its last notification; answer how
         many events went out."""
-        subscriptions = self.context.store.list_active_subscriptions()
+        subscriptions = self.context.store.list_active_subscriptions(self.spec)
         if not subscriptions:
             return 0
         tip = self.tip_height()
@@ -223,10 +238,10 @@ class SocialRegistry:
                 now = self.context.clock_ms()
                 message = {"transaction_id": new_id(), "notify_event": [
                     {"reference_id": new_id(), "timestamp": format_time(now),
-                     "data": {"version": "1.0.0", "reg_type": REG_TYPE, "reg_event_type": event, "reg_record_type": "Group",
+                     "data": {"version": "1.0.0", "reg_type": self.reg_type, "reg_event_type": event, "reg_record_type": "Group",
                               "reg_records": build_group_record(household, cases, client.fields)}} for event, household in chunk]}
                 header = build_callback_header("notify", "succ", self.context.settings.sender_id, client.sender_id, now, total_count=len(chunk))
-                await send_callback(self.context, client, SPEC, "/registry/notify", {"header": header, "message": message}, message["transaction_id"])
+                await send_callback(self.context, client, self.spec, "/registry/notify", {"header": header, "message": message}, message["transaction_id"])
                 sent += len(chunk)
             self.context.store.advance_subscription(subscription["code"], tip)
         return sent

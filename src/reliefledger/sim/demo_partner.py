@@ -26,7 +26,7 @@ from reliefledger.node.peer import Node
 FOLDER = "interop-demo"
 CLIENT_ID = SENDER_ID = "demo-partner"
 NODE_SENDER_ID = "reliefledger.demo"
-SCOPES = ["registry.search", "registry.subscribe", "registry.txn-status"]
+SCOPES = ["registry.search", "registry.subscribe", "registry.txn-status", "registry.enrolled"]
 FIELDS = [field for field in RECORD_FIELDS if field not in ("head_id",)]
 
 

@@ -1,5 +1,6 @@
-"""Fuzzing the Social Registry from its specification (schemathesis): valid and invalid requests
-generated from the mended social_api_v1.0.0.yaml against a node serving over real HTTP. Every
+"""Fuzzing the registries from their specifications (schemathesis): valid and invalid requests
+generated from the mended social_api_v1.0.0.yaml and ibr_api_v1.0.0.yaml against a node serving
+over real HTTP. Every
 response must conform to the specification (status, media type, body), no request may bring a
 5xx, requests without or with a bad token must be refused, and valid ones must not be rejected."""
 
@@ -14,6 +15,7 @@ from typing import Any, Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.generation import GenerationMode
 
 from reliefledger.interop.signatures import sign_envelope
 from reliefledger.interop.specs import load_spec
@@ -23,6 +25,7 @@ SERVED = r"^/registry/(search|sync/search|subscribe|unsubscribe|txn/status|sync/
 """The operations a registry serves (the on-… and notify paths are the partner's)."""
 
 schema = schemathesis.openapi.from_dict(load_spec("social", "/dci/social")).include(path_regex=SERVED)
+ibr_schema = schemathesis.openapi.from_dict(load_spec("ibr", "/dci/ibr")).include(path_regex=SERVED.replace("sync/txn/status)", "sync/txn/status|sync/enrolled)"))
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +57,22 @@ def test_the_social_registry_answers_whatever_it_is_sent_as_its_specification_sa
     case.call_and_validate(base_url=served["url"] + "/dci/social", headers=served["headers"], excluded_checks=excluded)
 
 
+@ibr_schema.parametrize()
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_beneficiary_registry_answers_whatever_it_is_sent_as_its_specification_says(case: Any, served: dict[str, Any]) -> None:
+    excluded = [schemathesis.checks.negative_data_rejection] if (case.media_type or "").startswith("multipart/") else []
+    sign_as_partner(case, served["world"])
+    case.call_and_validate(base_url=served["url"] + "/dci/ibr", headers=served["headers"], excluded_checks=excluded)
+
+
 def sign_as_partner(case: Any, world: World) -> None:
-    """Make a generated JSON envelope the partner's and sign it, so the fuzzer reaches the searches,
-    subscriptions and statuses behind the door. Only fields that already have their valid type are
-    changed (to other valid values), so a request generated invalid stays invalid."""
+    """Make a generated valid JSON envelope the partner's and sign it, so the fuzzer reaches the
+    searches, subscriptions and statuses behind the door (only fields that have their valid type
+    are changed, to other valid values)."""
     body = case.body
-    if not isinstance(body, dict) or not isinstance(body.get("header"), dict):
-        return
+    negative = case.meta is not None and case.meta.generation.mode is GenerationMode.NEGATIVE
+    if negative or not isinstance(body, dict) or not isinstance(body.get("header"), dict):
+        return  # a request generated invalid is sent as generated: it must be refused as it is
     header = body["header"]
     for name, value in (("sender_id", world.partner.sender_id), ("version", "1.0.0"), ("message_id", secrets.token_hex(8))):
         if isinstance(header.get(name), str):

@@ -1,0 +1,108 @@
+"""The DCI Integrated Beneficiary Registry (ibr_api_v1.0.0) served from the case workflow, at
+``/dci/ibr``: so a ministry can see who is enrolled in what across programmes.
+
+It answers the registry operations of the Social Registry (search, subscribe, transaction
+status: ``social_registry.py``) over the same pseudonymous records — a Group record lists every
+programme the household has a case in, with the case's status, benefit and first month — and
+adds ``POST /registry/sync/enrolled``: is this person (or household) a beneficiary — enrolled in
+a monthly programme or awarded a one-off one —, of this programme or of any? Subscriptions here are to ``enrollement`` (a case approved) and
+``enrollement_status_change`` (a benefit changed, a case exited), read from each case's step log;
+the event names are the specification's, misspelling included.
+
+``/registry/sync/enrollment/updates`` (other programme systems pushing their enrolments here) is
+not served: this registry's enrolments come from its own case workflow.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from reliefledger.interop.envelope import format_time
+from reliefledger.interop.exchange import Accepted, Operation, Refusal, answer_bare, receive
+from reliefledger.interop.registry_search import NATIONAL_ID_TYPES, SearchRefused, is_beneficiary, search_registry
+from reliefledger.interop.social_registry import SocialRegistry
+
+EVENT_TYPES = ("enrollement", "enrollement_status_change")
+ENROLLING_STEPS = ("decide",)
+CHANGING_STEPS = ("change_benefit", "exit_case", "record_fraud")
+
+
+def _refused_enrolment(refusal: Refusal, now: str, body: Any) -> dict[str, Any]:
+    message = body.get("message") if isinstance(body, dict) and isinstance(body.get("message"), dict) else {}
+    transaction_id = message.get("transaction_id") if isinstance(message.get("transaction_id"), str) else "-"
+    return {"transaction_id": transaction_id[:99], "correlation_id": "-", "enrolled_response": [
+        {"reference_id": transaction_id[:99], "timestamp": now, "status": "rjct", "status_reason_message": f"{refusal.code}: {refusal}"[:999], "enrolled_status": "no"}]}
+
+
+ENROLLED = Operation("ibr", "/registry/sync/enrolled", "registry.enrolled", refuse_as=_refused_enrolment)
+
+
+@dataclass
+class BeneficiaryRegistry(SocialRegistry):
+    """The Integrated Beneficiary Registry endpoints of one node."""
+
+    spec: str = "ibr"
+    base_path: str = "/dci/ibr"
+    event_types: tuple[str, ...] = EVENT_TYPES
+    reg_type: str = "ns:org:RegistryType:IBR"
+    title: str = "DCI Integrated Beneficiary Registry"
+
+    def add_routes(self, router: APIRouter) -> None:
+        async def enrolled(request: Request) -> Response:
+            outcome = await receive(self.context, ENROLLED, request)
+            if not isinstance(outcome, Accepted):
+                return outcome
+            return await self._answer_enrolled(outcome)
+        router.add_api_route(ENROLLED.path, enrolled, methods=["POST"], summary=f"{self.title} {ENROLLED.path}: is a person or household enrolled")
+
+    async def _answer_enrolled(self, accepted: Accepted) -> Response:
+        message = accepted.message
+        criteria = message["enrolled_criteria"]
+        now = format_time(self.context.clock_ms())
+        item: dict[str, Any] = {"reference_id": message["transaction_id"], "timestamp": now}
+        try:
+            households, programme = self._read_enrolled_query(criteria.get("query"))
+            cases = self.reader.list_cases()
+            enrolled = any(is_beneficiary(case) and programme in (None, case["programme"]) for household in households for case in cases.get(household, []))
+            item.update(status="succ", enrolled_status="yes" if enrolled else "no")
+        except SearchRefused as refusal:
+            item.update(status="rjct", status_reason_message=f"{refusal.code}: {refusal}"[:999], enrolled_status="no")
+        body = {"transaction_id": message["transaction_id"], "correlation_id": accepted.correlation_id, "enrolled_response": [item]}
+        return await answer_bare(self.context, ENROLLED, accepted, body, item["status"])
+
+    def _read_enrolled_query(self, query: Any) -> tuple[list[str], str | None]:
+        """The households a query names and the programme it asks about (None: any). The query is
+        ``{"person_identifier" | "household_identifier": {"eq": id} | {"type", "value"}, "programme_identifier": {"eq": programme}}``."""
+        if not isinstance(query, dict):
+            raise SearchRefused("rjct.search_criteria.invalid", "the enrolled query is an object")
+        programme = query.get("programme_identifier")
+        if programme is not None:
+            programme = programme.get("eq") if isinstance(programme, dict) else None
+            if not isinstance(programme, str):
+                raise SearchRefused("rjct.search_criteria.invalid", 'programme_identifier is {"eq": "<programme>"}')
+        for key, default_type in (("person_identifier", "NationalID"), ("household_identifier", "HouseholdNumber")):
+            if key in query:
+                value = query[key]
+                identifier = value if isinstance(value, dict) and "type" in value else {"type": default_type, "value": value.get("eq") if isinstance(value, dict) else None}
+                if key == "person_identifier" and isinstance(identifier.get("value"), str) and len(identifier["value"]) == 64 and identifier["type"] in NATIONAL_ID_TYPES:
+                    identifier = {"type": "person_id", "value": identifier["value"]}
+                found = search_registry(self.reader, {"query_type": "idtype-value", "query": identifier, "pagination": {"page_size": 1}}, ("household_id",))
+                return [record["household_id"] for record in found.records], programme
+        raise SearchRefused("rjct.search_criteria.invalid", "name person_identifier or household_identifier")
+
+    def _list_events(self, after: int, up_to: int) -> list[tuple[str, dict[str, Any]]]:
+        events = []
+        for _, case, _height in self.reader.store.iterate_state_changed("assistance/case/", after, up_to):
+            household = self.reader.get_household(case["household"])
+            if household is None:
+                continue
+            for step in case.get("steps", []):
+                if step["height"] <= after:
+                    continue
+                if step["action"] in ENROLLING_STEPS and (case.get("decision") or {}).get("outcome") == "approve":
+                    events.append(("enrollement", household))
+                elif step["action"] in CHANGING_STEPS:
+                    events.append(("enrollement_status_change", household))
+        return events
