@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from interop_support import free_port
@@ -49,3 +50,32 @@ def test_the_documented_curl_session_works_against_the_demo(tmp_path: Path) -> N
     assert '"kty":"OKP"' in jwks and '"status":"succ"' in sync_search and '"reg_records":[{' in sync_search
     assert '"ack_status":"ACK"' in ack and "/registry/on-search" in inbox and '"txnstatus_response"' in status and '"status":"succ"' in status
     assert unauthorised == "401" and '"err.signature.invalid"' in altered
+    # The same chain folder under `reliefledger node`: the standards are served by a plain node too.
+    node_port = free_port()
+    node = subprocess.Popen([sys.executable, "-m", "reliefledger.cli", "node", str(tmp_path / "city"), "--port", str(node_port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{node_port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/v1/status", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and node.poll() is None, node.stdout.read() if node.poll() is not None else "the node did not start"
+            time.sleep(0.3)
+        secret = (tmp_path / "city" / "interop-demo" / "client-secret").read_text()
+        token = httpx.post(f"{url}/oauth2/client/token", data={"grant_type": "client_credentials", "client_id": "demo-partner", "client_secret": secret}).json()
+        signed = subprocess.run([sys.executable, "-m", "reliefledger.cli", "interop", "sign", str(tmp_path / "city" / "interop-demo" / "partner-key.json")],
+                                input=(tmp_path / "city" / "interop-demo" / "search.json").read_text(), capture_output=True, text=True, check=True).stdout
+        answer = httpx.post(f"{url}/dci/social/registry/sync/search", content=signed, headers={"Authorization": f"Bearer {token['access_token']}",
+                                                                                            "content-type": "application/json"})
+        assert answer.status_code == 200 and answer.json()["header"]["status"] == "succ", answer.text
+        evidence = httpx.get(f"{url}/dci/evidence", params={"transaction_id": "demo-search-1"}, headers={"Authorization": f"Bearer {token['access_token']}"}).json()
+        assert len(evidence) >= 6 and all(record["receipt"].startswith("/v1/receipts/") for record in evidence)  # the demo's session and this search, in and out
+        receipt = httpx.get(url + evidence[-1]["receipt"])
+        assert receipt.status_code == 200 and receipt.json()["status"]["id"] == evidence[-1]["transaction"], receipt.text
+    finally:
+        node.terminate()
+        node.wait(timeout=30)

@@ -1,0 +1,53 @@
+"""`reliefledger interop`: onboarding, a partner's key, signing — and their refusals."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from reliefledger.interop.settings import read_interop_settings
+from reliefledger.interop.signatures import read_jwks, verify_envelope
+
+
+def run_cli(*arguments: object, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reliefledger.cli", *map(str, arguments)], capture_output=True, text=True, input=stdin, timeout=60)
+
+
+def test_onboarding_a_partner_and_signing_as_it(tmp_path: Path) -> None:
+    chain = tmp_path / "chain"
+    chain.mkdir()
+    (chain / "genesis.json").write_text("{}")  # add-client needs only to know the folder is a chain's
+    key_file = tmp_path / "partner-key.json"
+    made = run_cli("interop", "keygen", key_file, "--sender-id", "spmis.example")
+    assert made.returncode == 0, made.stderr
+    jwks = json.loads(made.stdout)
+    (tmp_path / "jwks.json").write_text(made.stdout)
+    added = run_cli("interop", "add-client", chain, "--client-id", "spmis", "--sender-id", "spmis.example", "--callback-uri", "http://127.0.0.1:9/dci",
+                    "--jwks-file", tmp_path / "jwks.json", "--scopes", "registry.search,registry.enrolled")
+    assert added.returncode == 0, added.stderr
+    secret = added.stdout.split("(shown once): ")[1].strip()
+    settings = read_interop_settings(chain)
+    client = settings.clients["spmis"]
+    assert client.is_secret(secret) and not client.is_secret(secret + "x") and secret not in (chain / "interop.toml").read_text()
+    assert client.scopes == ("registry.search", "registry.enrolled") and client.callback_uri == "http://127.0.0.1:9/dci"
+    envelope = {"header": {"action": "search", "sender_id": "x", "total_count": 1}, "message": {"transaction_id": "t"}}
+    signed = run_cli("interop", "sign", key_file, stdin=json.dumps(envelope))
+    assert signed.returncode == 0, signed.stderr
+    body = json.loads(signed.stdout)
+    assert body["header"]["sender_id"] == "spmis.example" and body["header"]["message_id"]
+    verify_envelope(body, "spmis.example", read_jwks(jwks), int(body["signature"].split('created="')[1].split('"')[0]))
+    # Refusals: a message and exit 1, never a traceback.
+    refusals = {
+        "again": run_cli("interop", "add-client", chain, "--client-id", "spmis", "--sender-id", "s", "--callback-uri", "http://x", "--jwks-uri", "http://x/j"),
+        "scope": run_cli("interop", "add-client", chain, "--client-id", "other", "--sender-id", "s", "--callback-uri", "http://x", "--jwks-uri", "http://x/j",
+                         "--scopes", "registry.everything"),
+        "no keys": run_cli("interop", "add-client", chain, "--client-id", "third", "--sender-id", "s", "--callback-uri", "http://x"),
+        "not a chain": run_cli("interop", "add-client", tmp_path, "--client-id", "c", "--sender-id", "s", "--callback-uri", "http://x", "--jwks-uri", "http://x/j"),
+        "key exists": run_cli("interop", "keygen", key_file, "--sender-id", "s"),
+        "bad envelope": run_cli("interop", "sign", key_file, stdin="{not json"),
+        "no key file": run_cli("interop", "sign", tmp_path / "missing.json", stdin=json.dumps(envelope)),
+    }
+    for name, outcome in refusals.items():
+        assert outcome.returncode == 1 and "error:" in outcome.stderr and "Traceback" not in outcome.stderr, (name, outcome.stderr)
+    assert "exists" in refusals["again"].stderr and "registry.everything" in refusals["scope"].stderr and "jwks" in refusals["no keys"].stderr
+    assert list(read_interop_settings(chain).clients) == ["spmis"]  # nothing half-written by the refusals
