@@ -46,9 +46,10 @@ def test_the_documented_curl_session_works_against_the_demo(tmp_path: Path) -> N
     output = session.stdout
     assert session.returncode == 0, session.stdout + session.stderr
     lines = [line for line in output.splitlines() if line.strip()]
-    jwks, sync_search, ack, inbox, status, unauthorised, altered = lines
+    jwks, sync_search, ack, inbox, status, enrolled, unauthorised, altered = lines
     assert '"kty":"OKP"' in jwks and '"status":"succ"' in sync_search and '"reg_records":[{' in sync_search
     assert '"ack_status":"ACK"' in ack and "/registry/on-search" in inbox and '"txnstatus_response"' in status and '"status":"succ"' in status
+    assert '"enrolled_status":"' in enrolled and '"status":"succ"' in enrolled
     assert unauthorised == "401" and '"err.signature.invalid"' in altered
     # The same chain folder under `reliefledger node`: the standards are served by a plain node too.
     node_port = free_port()

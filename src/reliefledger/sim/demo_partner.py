@@ -84,4 +84,7 @@ def _examples() -> list[tuple[str, str, dict[str, Any]]]:
             "type": "ns:org:QueryType:expression", "value": {"expression": {"collection": "Group", "query": {"region": {"$eq": "110000"}}}}}}}]}
     status = {"transaction_id": "demo-status-1", "txnstatus_request": {"reference_id": "q1", "txn_type": "search", "attribute_type": "transaction_id",
                                                                        "attribute_value": "demo-search-1"}}
-    return [("search.json", "search", search), ("subscribe.json", "subscribe", subscribe), ("txn-status.json", "txn-status", status)]
+    enrolled = {"transaction_id": "demo-enrolled-1", "enrolled_criteria": {"query_type": "idtype-value", "response_entity": "Group", "query": {
+        "household_identifier": {"eq": "HB-000001"}, "programme_identifier": {"eq": "dibao"}}}}
+    return [("search.json", "search", search), ("subscribe.json", "subscribe", subscribe), ("txn-status.json", "txn-status", status),
+            ("enrolled.json", "search", enrolled)]
