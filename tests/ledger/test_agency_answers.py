@@ -265,10 +265,11 @@ def test_a_discovery_request_is_answered_about_a_household_in_brackets_only(netw
     source = MemorySource(ROWS, suite=network.suite, network_key=NETWORK_KEY)
     document = ask(network, source, discovery_query(network))  # no case, no authorisation: discovery needs neither
     assert document["household"] == "a" * 64 and document["answers"] == {person(ALICE, network): {"monthly_wages_fen": 2}, person(BOB, network): {"monthly_wages_fen": 0}}
-    below = ask(network, source, discovery_query(network, Question("monthly_wages_fen", "below", threshold=117_000)))
-    assert below["answers"][person(ALICE, network)] == {"monthly_wages_fen": False}
     refusals = {
         "a figure": discovery_query(network, Question("monthly_wages_fen")),
+        "a chosen threshold": discovery_query(network, Question("monthly_wages_fen", "below", threshold=117_000)),
+        "fine brackets": discovery_query(network, Question("monthly_wages_fen", "bracket", edges=tuple(range(100, 3_000_001, 100)))),
+        "close edges": discovery_query(network, Question("monthly_wages_fen", "bracket", edges=(100_000, 110_000))),
         "no household": discovery_query(network, household=None),
         "unknown household": discovery_query(network, household="e" * 64),
         "not a member": discovery_query(network, persons=(ALICE, STRANGER)),
@@ -279,7 +280,8 @@ def test_a_discovery_request_is_answered_about_a_household_in_brackets_only(netw
         with pytest.raises(QueryRefused) as caught:
             ask(network, source, refused)
         reasons[name] = str(caught.value)
-    assert "never with figures" in reasons["a figure"]
+    assert "never with figures" in reasons["a figure"] and "never with figures" in reasons["a chosen threshold"]
+    assert "coarse" in reasons["fine brackets"] and "coarse" in reasons["close edges"]
     assert "registered household" in reasons["no household"] and "registered household" in reasons["unknown household"]
     assert "not a member" in reasons["not a member"] and "names a case, not a household" in reasons["a household on a means-test request"]
     # The signer's region bounds discovery as it bounds a means test: a caseworker of another township is refused.
@@ -287,6 +289,12 @@ def test_a_discovery_request_is_answered_about_a_household_in_brackets_only(netw
     elsewhere = sign_query_batch(KeyFile(network.suite, network.key(24).seed, network.key(24).hex, "civil-affairs"), "b1", "civil-affairs", [discovery_query(network)])
     answered = answer_queries(network.state, source, elsewhere, agency="hrss", key=tax_key(network), now_ms=network.time_ms)
     assert "outside the region" in answered.refusals["q1"] and not answered.documents
+    # One question per household and batch: two queries with shifted edges cannot be combined into a finer answer.
+    caseworker = KeyFile(network.suite, network.key(CASEWORKER).seed, network.key(CASEWORKER).hex, "civil-affairs")
+    shifted = Question("monthly_wages_fen", "bracket", edges=(110_000, 330_000))
+    twice = sign_query_batch(caseworker, "b2", "civil-affairs", [discovery_query(network), discovery_query(network, shifted, query_id="q2")])
+    answered = answer_queries(network.state, source, twice, agency="hrss", key=tax_key(network), now_ms=network.time_ms)
+    assert list(answered.documents) == ["q1"] and "once per batch" in answered.refusals["q2"]
 
 
 def test_discovery_answers_are_recorded_with_the_household_and_never_support_a_means_test(network: Network) -> None:

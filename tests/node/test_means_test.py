@@ -2,11 +2,13 @@
 figures give known totals and outcome; a slow or unapproved agency leaves the run partial."""
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from reliefledger.ledger.contracts.catalog import list_answers
 from reliefledger.ledger.pseudonyms import compute_person_pseudonym
+from reliefledger.node.agency_answers import AgencyQuery, Question, sign_query_batch
 from reliefledger.node.agency_sources import MemorySource
 from reliefledger.node.desk import admit_staff, open_desk
 from reliefledger.node.directory import initialise_directory
@@ -213,3 +215,24 @@ def test_the_requester_pays_each_agency_for_its_answered_queries_once(tmp_path):
     assert other_month.queries == {} and wrong_asset is not None and "CNY" in str(wrong_asset)
     assert balances == {"fees.tax": 50, "fees.operator-bank": 50, "fees.public-security": 50}
 
+
+
+def test_an_answered_query_id_gives_its_answer_only_to_the_same_query_again(tmp_path):
+    """An agency keeps its answers so a retry gets the same one; the same id with other terms
+    (another signer, persons or questions) is refused, never handed the kept answer."""
+    async def scenario(casework, worker, plans, node):
+        await casework.record_authorisation(worker, "a1.dibao", {"signed": True})
+        first = await run_means_test(casework, worker, "a1.dibao", plans[:3])
+        tax = plans[0][1]
+        query_id = first["agencies"]["tax"]["query_id"]
+        persons = tuple(node.store.get(f"registry/household/{casework.get_case('a1.dibao')['household']}")["members"])
+        same = AgencyQuery(query_id, "req.tax", "a1.dibao", "civil-affairs", persons, (Question("wages_fen"),))
+        retry = await tax.ask(sign_query_batch(worker.key, "retry", "civil-affairs", [same]))
+        other = await tax.ask(sign_query_batch(worker.key, "other", "civil-affairs", [replace(same, persons=persons[:1])]))
+        outsider = await tax.ask(sign_query_batch(worker.key, "outsider", "civil-affairs", [replace(same, request_id="no-such-request")]))
+        return first, retry, other, outsider, query_id
+
+    first, retry, other, outsider, query_id = run(tmp_path, scenario)
+    assert retry.digests[query_id] == first["agencies"]["tax"]["digest"] and query_id not in retry.refusals
+    assert query_id not in other.documents and "used before" in other.refusals[query_id]
+    assert query_id not in outsider.documents and "sharing request" in outsider.refusals[query_id]

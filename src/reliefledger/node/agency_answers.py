@@ -10,9 +10,10 @@ A query outside those terms is refused with its reason (and the refusal goes on 
 
 A request whose scope is ``discovery`` (active discovery: households that never applied, so no
 case and no authorisation) is answered under other terms: the query names a registered household
-in the signer's region instead of a case, every person asked about belongs to it, and every
-question is a bracket or a threshold — never a figure. Its answers are recorded like any other,
-and the ledger refuses them as evidence for a means test.
+in the signer's region instead of a case, every person asked about belongs to it, every question
+is a coarse bracket (at most 12 edges, each a quarter above the last: never a figure, never a
+chosen threshold), and a household is asked about once per batch. Its answers are recorded like
+any other, and the ledger refuses them as evidence for a means test.
 
 It answers each question from its own source (``agency_sources.py``) as the raw figure or, where
 the catalogue allows, as a predicate ("below the threshold: yes") or a bracket — minimisation.
@@ -201,12 +202,17 @@ def answer_queries(state: StateReader, source: AgencySource, batch: QueryBatch, 
     refusals: dict[str, str] = {}
     accepted: dict[str, tuple[AgencyQuery, dict[str, Any]]] = {}
     checked: dict[tuple[Any, ...], tuple[dict[str, Any], str] | str] = {}
+    households_asked: set[tuple[str, str]] = set()
     for query in batch.queries:
         try:
             if query.query_id in accepted or query.query_id in refusals:
                 raise QueryRefused("the query id is used twice in the batch")
             if query.requester != batch.requester:
                 raise QueryRefused("the query names another requester than its batch")
+            if query.household is not None:
+                if (query.request_id, query.household) in households_asked:
+                    raise QueryRefused("a household is asked about once per batch")
+                households_asked.add((query.request_id, query.household))
             accepted[query.query_id] = (query, _require_terms(state, query, agency, now_ms, signer, checked))
         except QueryRefused as refusal:
             refusals.setdefault(query.query_id, str(refusal))
@@ -325,9 +331,25 @@ def _require_request_terms(state: StateReader, query: AgencyQuery, agency: str, 
         if question.form == "bracket" and (not question.edges or list(question.edges) != sorted(set(question.edges))):
             raise QueryRefused("a bracket question needs increasing edges")
     scope = get_request_scope(request)
-    if scope == "discovery" and any(question.form == "value" for question in query.questions):
-        raise QueryRefused("a discovery request is answered in brackets or against thresholds, never with figures")
+    if scope == "discovery":
+        _require_coarse_brackets(query.questions)
     return resource, scope
+
+
+DISCOVERY_EDGES_MAX = 12
+DISCOVERY_EDGE_RATIO_MIN = 1.25
+"""Discovery's brackets must stay coarse: at most 12 edges, each at least a quarter above the one
+before, so no choice of edges narrows a figure to less than a fifth of its value."""
+
+
+def _require_coarse_brackets(questions: tuple[Question, ...]) -> None:
+    for question in questions:
+        if question.form != "bracket":
+            raise QueryRefused("a discovery request is answered in brackets only, never with figures or against chosen thresholds")
+        edges = question.edges
+        if len(edges) > DISCOVERY_EDGES_MAX or edges[0] < 1 or any(later < earlier * DISCOVERY_EDGE_RATIO_MIN for earlier, later in zip(edges, edges[1:])):
+            raise QueryRefused(f"discovery brackets are coarse: at most {DISCOVERY_EDGES_MAX} positive edges, each at least "
+                               f"{DISCOVERY_EDGE_RATIO_MIN:g} times the one before")
 
 
 def _answer(question: Question, definition: dict[str, Any], rows: list[dict[str, Any]]) -> Any:

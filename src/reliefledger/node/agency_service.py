@@ -133,8 +133,9 @@ class AgencyService:
     ledger: LedgerAccess
     delay_s: float = 0.0
     """Simulated slowness (tests and the demo use it to show a late agency)."""
-    _answered: dict[str, tuple[dict[str, Any], str, str]] = field(default_factory=dict)
-    """Answers given (document, digest, record id) by query id: a retry with the same query id gets the same answer."""
+    _answered: dict[str, tuple[dict[str, Any], str, str, dict[str, Any]]] = field(default_factory=dict)
+    """Answers given (document, digest, record id, the query as asked) by query id: a retry of the
+    same query gets the same answer; the same id with other terms is refused."""
 
     async def ask(self, batch: QueryBatch) -> AnswerBatch:
         """Answer a batch; every answer and refusal is on its way to the ledger before this returns."""
@@ -145,8 +146,12 @@ class AgencyService:
         to_record = []
         for query in batch.queries:
             query_id = query.query_id
-            if query_id in self._answered:  # a retry: the answer already given and recorded
-                answers.documents[query_id], answers.digests[query_id], answers.records[query_id] = self._answered[query_id]
+            cached = self._answered.get(query_id)
+            if cached is not None and (query_id not in fresh.documents or cached[3] != {**query.to_json(), "requester": batch.requester}):
+                # The id was answered for another query, or this one is outside the terms now: never hand the old answer over.
+                answers.refusals[query_id] = fresh.refusals.get(query_id, "the query id was used before for another query")
+            elif cached is not None:  # a retry of the same query, still within the terms: the answer already given and recorded
+                answers.documents[query_id], answers.digests[query_id], answers.records[query_id] = cached[:3]
             elif query_id in fresh.documents:
                 answers.documents[query_id], answers.digests[query_id] = fresh.documents[query_id], fresh.digests[query_id]
                 to_record.append((query, {"outcome": "answered", "digest": fresh.digests[query_id]}))
@@ -154,8 +159,9 @@ class AgencyService:
                 answers.refusals[query_id] = fresh.refusals[query_id]
                 to_record.append((query, {"outcome": "refused", "reason": fresh.refusals[query_id][:400]}))
         answers.records.update(await self._record(batch.batch_id, to_record))
-        self._answered.update((query_id, (answers.documents[query_id], answers.digests[query_id], answers.records[query_id]))
-                              for query_id in answers.documents if query_id in answers.records)
+        asked = {query.query_id: {**query.to_json(), "requester": batch.requester} for query in batch.queries}
+        self._answered.update((query_id, (answers.documents[query_id], answers.digests[query_id], answers.records[query_id], asked[query_id]))
+                              for query_id in answers.documents if query_id in answers.records and query_id not in self._answered)
         return answers.sign(self.key)
 
     async def _record(self, batch_id: str, outcomes: list[tuple[AgencyQuery, dict[str, Any]]]) -> dict[str, str]:
