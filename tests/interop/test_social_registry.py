@@ -10,6 +10,7 @@ from pathlib import Path
 from interop_support import now_iso, search_message, verify_ours
 from reliefledger.interop.signatures import encode_canonical
 from reliefledger.ledger.pseudonyms import compute_household_pseudonym, compute_person_pseudonym
+from reliefledger.node.casework import CaseworkError
 from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.household_import import import_households, read_rows
 from reliefledger.node.staff import StaffDirectory
@@ -184,3 +185,29 @@ async def register_households(world: World, seed: int, count: int) -> list[str]:
         report = await import_households(world.casework, StaffDirectory(ChainDirectory(world.root)).get("cw"), read_rows(Path(folder) / "households.csv"))
     assert report.households_registered == count
     return [compute_household_pseudonym(world.node.suite, world.casework.network_key, household.number) for household in population.households]
+
+
+def test_when_the_ledger_cannot_record_the_evidence_nothing_is_answered_and_the_retry_is_served(tmp_path: Path) -> None:
+    async def scenario(world: World) -> None:
+        evidence = world.registries.social.context.evidence
+        original = evidence.record
+
+        async def failing(*messages: object) -> None:
+            raise CaseworkError("the node is busy", code="busy", status=503)
+
+        envelope = world.partner.envelope("search", search_message({"query_type": "idtype-value", "query": {"type": "household_id", "value": "a" * 64}}))
+        evidence.record = failing
+        refused = await world.post("/registry/search", envelope)
+        evidence.record = original
+        assert refused.status_code == 503 and refused.json()["message"]["error"]["code"] == "err.service.unavailable"
+        again = await world.post("/registry/search", envelope)  # the same message, sent again: served, not refused as a duplicate
+        assert again.status_code == 200 and again.json()["message"]["ack_status"] == "ACK"
+        # Hostile bodies are refused with 400, never a server error: nested too deep, a lone surrogate.
+        for body in (b"[" * 10_000, b'{"header": {"action": "search"}, "message": {"transaction_id": "\\ud800"}}'):
+            answer = await world.http.post(f"{world.url}/dci/social/registry/search", content=body, headers={**await world.bearer(), "content-type": "application/json"})
+            assert answer.status_code == 400 and answer.json()["message"]["error"]["code"] == "err.request.bad", answer.text
+        too_big = await world.http.post(f"{world.url}/dci/social/registry/search", content=b" " * (1024 * 1024 + 1),
+                                        headers={**await world.bearer(), "content-type": "application/json"})
+        assert too_big.status_code == 413
+
+    asyncio.run(run_world(tmp_path, scenario))

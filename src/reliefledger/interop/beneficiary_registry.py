@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from reliefledger.interop.envelope import format_time
-from reliefledger.interop.exchange import Accepted, Operation, Refusal, answer_bare, receive
+from reliefledger.interop.exchange import Accepted, EvidenceUnavailable, Operation, Refusal, answer_bare, receive, unavailable
 from reliefledger.interop.registry_search import NATIONAL_ID_TYPES, SearchRefused, is_beneficiary, search_registry
 from reliefledger.interop.social_registry import SocialRegistry
 
@@ -51,10 +51,13 @@ class BeneficiaryRegistry(SocialRegistry):
 
     def add_routes(self, router: APIRouter) -> None:
         async def enrolled(request: Request) -> Response:
-            outcome = await receive(self.context, ENROLLED, request)
-            if not isinstance(outcome, Accepted):
-                return outcome
-            return await self._answer_enrolled(outcome)
+            try:
+                outcome = await receive(self.context, ENROLLED, request)
+                if not isinstance(outcome, Accepted):
+                    return outcome
+                return await self._answer_enrolled(outcome)
+            except EvidenceUnavailable:
+                return unavailable(self.context, ENROLLED)
         router.add_api_route(ENROLLED.path, enrolled, methods=["POST"], summary=f"{self.title} {ENROLLED.path}: is a person or household enrolled")
 
     async def _answer_enrolled(self, accepted: Accepted) -> Response:

@@ -68,6 +68,8 @@ def sign_command(key_file: Path = typer.Argument(..., help="A key file from `rel
         key = SigningKey(key_document["kid"], bytes.fromhex(key_document["seed"]))
         envelope = json.loads(sys.stdin.read())
         header = envelope["header"]
+        if not isinstance(header, dict):
+            raise TypeError("the envelope's header is not an object")
     except (OSError, ValueError, KeyError, TypeError) as error:
         fail(f"cannot read the key file or the envelope: {error}")
     header["message_id"] = secrets.token_hex(8)

@@ -13,12 +13,16 @@ message, a message id used before).
 
 import datetime
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+
+from reliefledger.ledger.errors import LedgerInputError
+from reliefledger.node.api import read_bounded_body
 
 VERSION = "1.0.0"
 
@@ -49,15 +53,49 @@ def new_id() -> str:
     return secrets.token_hex(12)
 
 
+BODY_BYTES_MAX = 1024 * 1024
+"""The largest request body taken (a search, a subscription, a status request: far smaller)."""
+NESTING_MAX = 64
+"""The deepest nesting of arrays and objects taken: the specifications' messages nest less than 16."""
+STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+
+
+def parse_json(data: bytes) -> Any:
+    """A JSON document that can be checked and recorded, or ``BodyError``: not JSON, nested deeper
+    than ``NESTING_MAX``, or holding text that is not Unicode (a lone surrogate escape)."""
+    depth = deepest = 0
+    for byte in STRING.sub(b"", data):
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    if deepest > NESTING_MAX:
+        raise BodyError(400, f"the body nests deeper than {NESTING_MAX} levels")
+    try:
+        value = json.loads(data)
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise BodyError(400, "the body holds text that is not Unicode (a lone surrogate)") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise BodyError(400, f"the body is not JSON: {error}") from None
+    return value
+
+
 async def read_body(request: Request, *, multipart: bool = True) -> ReadBody:
     """The JSON body, or the multipart form (``action``, ``fileName`` — a file holding the JSON
-    envelope —, ``fileFormat``) as a dict; ``BodyError`` for anything else."""
+    envelope —, ``fileFormat``) as a dict; ``BodyError`` for anything else (413 above
+    ``BODY_BYTES_MAX``)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in ("application/json", "multipart/form-data") or (media_type == "multipart/form-data" and not multipart):
+        raise BodyError(415, f"this operation takes application/json{' or multipart/form-data' if multipart else ''}, not {media_type or 'nothing'}")
+    try:
+        data = await read_bounded_body(request, BODY_BYTES_MAX)
+    except LedgerInputError as error:
+        raise BodyError(413, str(error)) from None
+    request._body = data  # Starlette reads the form from the body already read
     if media_type == "application/json":
-        try:
-            return ReadBody(json.loads(await request.body()), media_type)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise BodyError(400, f"the body is not JSON: {error}") from None
+        return ReadBody(parse_json(data), media_type)
     if media_type == "multipart/form-data" and multipart:
         try:
             form = await request.form()
@@ -67,7 +105,7 @@ async def read_body(request: Request, *, multipart: bool = True) -> ReadBody:
         for name, item in form.multi_items():
             value[name] = (await item.read()) if hasattr(item, "read") else item
         return ReadBody(value, media_type)
-    raise BodyError(415, f"this operation takes application/json{' or multipart/form-data' if multipart else ''}, not {media_type or 'nothing'}")
+    raise AssertionError("unreachable: the media type was checked above")
 
 
 def build_ack(status: str, correlation_id: str, time_ms: int, error: tuple[str, str] | None = None) -> dict[str, Any]:

@@ -9,11 +9,12 @@ fuzzer's ids can be anything). A message is recorded before its answer counts as
 acknowledgement of an inbound request leaves only after its evidence is committed.
 """
 
+import asyncio
 import base64
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reliefledger.node.casework import Casework
@@ -47,6 +48,8 @@ class EvidenceLog:
 
     casework: Casework
     actor: StaffMember
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One record at a time: two copies of the same message arriving together are recorded once."""
 
     def describe(self, body: Any, *, direction: str, sender: Any, receiver: Any, action: Any, message_id: Any, transaction_id: Any,
                  outcome: str) -> dict[str, Any]:
@@ -56,9 +59,11 @@ class EvidenceLog:
                 "transaction_id": to_party(transaction_id), "time_ms": self.casework.node.clock_ms(), "outcome": to_outcome(outcome)}
 
     async def record(self, *messages: dict[str, Any]) -> None:
-        """Put records on the ledger and wait until they are committed. A message recorded before
-        (the same bytes sent twice) is not recorded again."""
-        fresh = list({message["digest"]: message for message in messages}.values())
-        fresh = [message for message in fresh if self.casework.node.store.get(f"interop/message/{message['digest']}") is None]
-        if fresh:
-            await self.casework.submit(self.actor, "interop", "record_messages", {"messages": fresh})
+        """Put records on the ledger and wait until they are committed (``CaseworkError`` when the
+        ledger cannot take them). A message recorded before (the same bytes sent twice) is not
+        recorded again."""
+        async with self.lock:
+            fresh = list({message["digest"]: message for message in messages}.values())
+            fresh = [message for message in fresh if self.casework.node.store.get(f"interop/message/{message['digest']}") is None]
+            if fresh:
+                await self.casework.submit(self.actor, "interop", "record_messages", {"messages": fresh})

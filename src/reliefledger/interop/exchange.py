@@ -11,7 +11,6 @@ refused, is recorded with our answer before the answer leaves (``evidence.py``).
 """
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
@@ -19,7 +18,7 @@ from typing import Any, Awaitable, Callable
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-from reliefledger.interop.envelope import BodyError, build_ack, build_callback_header, format_time, http_error, new_id, read_body
+from reliefledger.interop.envelope import BodyError, build_ack, build_callback_header, format_time, http_error, new_id, parse_json, read_body
 from reliefledger.interop.evidence import EvidenceLog
 from reliefledger.interop.exchange_store import ExchangeStore
 from reliefledger.interop.partners import Partners
@@ -27,6 +26,7 @@ from reliefledger.interop.settings import Client, InteropSettings
 from reliefledger.interop.signatures import SignatureError, verify_envelope
 from reliefledger.interop.tokens import TokenError, check_bearer
 from reliefledger.interop.validation import list_request_errors, list_response_errors
+from reliefledger.node.casework import CaseworkError
 
 logger = logging.getLogger(__name__)
 
@@ -165,8 +165,8 @@ async def send_callback(context: ExchangeContext, client: Client, spec: str, pat
 def _read_file(operation: Operation, form: dict[str, Any]) -> dict[str, Any]:
     """The envelope inside a multipart form's file, checked like a JSON body."""
     try:
-        envelope = json.loads(form["fileName"])
-    except (KeyError, ValueError, UnicodeDecodeError, TypeError):
+        envelope = parse_json(form["fileName"] if isinstance(form["fileName"], bytes) else str(form["fileName"]).encode())
+    except (KeyError, BodyError):
         raise Refusal("ERR", "err.request.bad", "the form's fileName is not a JSON envelope") from None
     errors = list_request_errors(operation.spec, operation.path, envelope)
     if errors:
@@ -197,27 +197,55 @@ async def _check_envelope(context: ExchangeContext, client: Client, envelope: di
 
 
 async def _refuse(context: ExchangeContext, operation: Operation, client: Client, body: Any, refusal: Refusal, *, status: int) -> JSONResponse:
-    now = context.clock_ms()
-    if operation.refuse_as is not None:
-        answer = context.partners.sign_body(operation.refuse_as(refusal, format_time(now), body))
-    elif operation.response_action is None:
-        answer = context.partners.sign(build_ack(refusal.ack_status, new_id(), now, (refusal.code, str(refusal))))
-    else:
-        header = build_callback_header(operation.response_action, "rjct", context.settings.sender_id, client.sender_id, now,
-                                       reason=(refusal.header_code, f"{refusal.code}: {refusal}"))
-        answer = context.partners.sign({"header": header})
+    answer = _build_refusal(context, operation, refusal, body, client.sender_id)
     await _record_pair(context, operation, client, body, answer, refusal.code if refusal.ack_status == "ERR" else "nack")
     return JSONResponse(answer, status_code=status)
 
 
+def _build_refusal(context: ExchangeContext, operation: Operation, refusal: Refusal, body: Any, receiver: str) -> dict[str, Any]:
+    """A refusal in the operation's answer shape, signed: an ACK with NACK/ERR, a rejected
+    response envelope, or the operation's own bare shape."""
+    now = context.clock_ms()
+    if operation.refuse_as is not None:
+        return context.partners.sign_body(operation.refuse_as(refusal, format_time(now), body))
+    if operation.response_action is None:
+        return context.partners.sign(build_ack(refusal.ack_status, new_id(), now, (refusal.code, str(refusal))))
+    header = build_callback_header(operation.response_action, "rjct", context.settings.sender_id, receiver, now,
+                                   reason=(refusal.header_code, f"{refusal.code}: {refusal}"))
+    return context.partners.sign({"header": header})
+
+
+class EvidenceUnavailable(Exception):
+    """The ledger could not take the evidence of an exchange: the answer must not leave."""
+
+
+def unavailable(context: ExchangeContext, operation: Operation) -> JSONResponse:
+    """What a partner gets when the evidence cannot be recorded now: 503 in the operation's own
+    answer shape (``ERR err.service.unavailable``), to be sent again later. Not recorded: the
+    ledger could not take it."""
+    refusal = Refusal("ERR", "err.service.unavailable", "the ledger cannot record this exchange now; send it again later")
+    return JSONResponse(_build_refusal(context, operation, refusal, None, "-"), status_code=503)
+
+
 async def _record_pair(context: ExchangeContext, operation: Operation, client: Client, inbound: Any, answer: dict[str, Any], outcome: str) -> None:
+    try:
+        await _write_pair(context, operation, client, inbound, answer, outcome)
+    except CaseworkError as error:
+        header = inbound.get("header") if isinstance(inbound, dict) and isinstance(inbound.get("header"), dict) else {}
+        if "message_id" in header:
+            context.store.forget_message(client.sender_id, str(header["message_id"]))  # its retry must be served, not refused as a duplicate
+        logger.warning("the evidence of an exchange with %s could not be recorded: %s", client.sender_id, error)
+        raise EvidenceUnavailable(str(error)) from None
+
+
+async def _write_pair(context: ExchangeContext, operation: Operation, client: Client, inbound: Any, answer: dict[str, Any], outcome: str) -> None:
     header = inbound.get("header") if isinstance(inbound, dict) and isinstance(inbound.get("header"), dict) else {}
     message = inbound.get("message") if isinstance(inbound, dict) and isinstance(inbound.get("message"), dict) else {}
     transaction_id = message.get("transaction_id", "-")
     action = header.get("action", operation.path)
     evidence = context.evidence
     await evidence.record(
-        evidence.describe(inbound if inbound is not None else {"unreadable": True}, direction="in", sender=client.sender_id, receiver=context.settings.sender_id,
+        evidence.describe(inbound if inbound is not None else {"unreadable": True, "sender": client.sender_id, "received_ms": context.clock_ms()}, direction="in", sender=client.sender_id, receiver=context.settings.sender_id,
                           action=action, message_id=header.get("message_id", "-"), transaction_id=transaction_id, outcome=outcome),
         evidence.describe(answer, direction="out", sender=context.settings.sender_id, receiver=client.sender_id,
                           action=(answer.get("header") or {}).get("action", "ack"), message_id=(answer.get("header") or {}).get("message_id")

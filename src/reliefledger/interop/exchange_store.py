@@ -43,6 +43,11 @@ class ExchangeStore:
             except sqlite3.IntegrityError:
                 return False
 
+    def forget_message(self, sender_id: str, message_id: str) -> None:
+        """Undo ``remember_message`` (the message could not be taken after all)."""
+        with self.lock:
+            self.connection.execute("DELETE FROM messages WHERE sender_id=? AND message_id=?", (sender_id, message_id))
+
     def put_transaction(self, sender_id: str, transaction_id: str, kind: str, correlation_id: str, reference_ids: list[str], status: str,
                         response: dict[str, Any] | None, now_ms: int) -> None:
         """Record (or update) a transaction's status and the message that answered it."""

@@ -1,7 +1,7 @@
 """Reaching the partner systems: their public keys (JWKS) and their callback endpoints.
 
-A partner's keys are read from its ``jwks_uri`` (kept ten minutes) or from the JWKS onboarded
-inline. Callbacks go only to the partner's onboarded ``callback_uri`` plus the operation's path —
+A partner's keys are read from its ``jwks_uri`` (kept ten minutes; a failed read is retried
+after thirty seconds) or from the JWKS onboarded inline. Callbacks go only to the partner's onboarded ``callback_uri`` plus the operation's path —
 never to an address a message names — signed with our key, checked against the specification
 before they leave, and tried three times (after 0.5, 2 and 5 seconds) before being given up as
 ``unreachable`` (the transaction's status stays answerable through ``txn/status``).
@@ -20,6 +20,8 @@ from reliefledger.interop.signatures import read_jwks, sign_envelope
 
 logger = logging.getLogger(__name__)
 KEYS_KEPT_S = 600
+FAILURE_KEPT_S = 30
+"""A JWKS that could not be read is tried again after this, not on every message."""
 RETRY_DELAYS_S = (0.5, 2.0, 5.0)
 
 
@@ -38,14 +40,14 @@ class Partners:
         if client.jwks is not None:
             return read_jwks(client.jwks)
         kept = self._keys.get(client.client_id)
-        if kept is not None and time.monotonic() - kept[0] < KEYS_KEPT_S:
+        if kept is not None and time.monotonic() - kept[0] < (KEYS_KEPT_S if kept[1] else FAILURE_KEPT_S):
             return kept[1]
         try:
             response = await self.http.get(client.jwks_uri, timeout=5.0)
             keys = read_jwks(response.json()) if response.status_code == 200 else {}
-        except (httpx.HTTPError, ValueError) as error:
+        except (httpx.HTTPError, ValueError, RecursionError) as error:
             logger.warning("cannot read the JWKS of %s: %s", client.client_id, error)
-            return {}
+            keys = {}
         self._keys[client.client_id] = (time.monotonic(), keys)
         return keys
 
@@ -80,7 +82,7 @@ class Partners:
                 message = response.json().get("message", {})
                 status = str(message.get("ack_status", "")).lower()
                 error_code = (message.get("error") or {}).get("code")
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 return f"http.{response.status_code}"
             if response.status_code != 200 or not status:
                 return f"http.{response.status_code}"

@@ -28,7 +28,7 @@ from reliefledger.interop.registry_search import LedgerReader
 from reliefledger.interop.settings import read_interop_settings
 from reliefledger.interop.signatures import to_jwk
 from reliefledger.interop.social_registry import NOTIFY_EVERY_S, SocialRegistry
-from reliefledger.interop.tokens import TokenError, check_bearer, issue_token
+from reliefledger.interop.tokens import TokenError, check_bearer, is_client_secret, issue_token
 from reliefledger.node.casework import Casework
 from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.staff import StaffDirectory, StaffMember
@@ -78,6 +78,7 @@ async def open_interop(root: Path, casework: Casework, recorder: StaffMember, ap
 
 def mount_authorisation(app: FastAPI, context: ExchangeContext) -> None:
     """The token endpoint (authz_core) and our public keys (jwks_core)."""
+    hashing = asyncio.Semaphore(2)
 
     @app.post("/oauth2/client/token", tags=["DCI authorisation"], summary="OAuth2 client credentials: a bearer token for an onboarded partner")
     async def issue(request: Request) -> Any:
@@ -90,9 +91,13 @@ def mount_authorisation(app: FastAPI, context: ExchangeContext) -> None:
         fields = {name: form.get(name) for name in ("grant_type", "client_id", "client_secret", "scope")}
         if fields["grant_type"] != "client_credentials" or not isinstance(fields["client_id"], str) or not isinstance(fields["client_secret"], str):
             return http_error(400, "err.request.bad", "grant_type=client_credentials, client_id and client_secret are required")
+        async with hashing:  # scrypt off the event loop, a few at a time: password guessing cannot stall the node
+            right = await asyncio.to_thread(is_client_secret, context.settings, fields["client_id"], fields["client_secret"])
+        if not right:
+            return http_error(401, "err.request.unauthorized", "unknown client or wrong secret")
         try:
             token, lifetime = issue_token(context.settings, fields["client_id"], fields["client_secret"],
-                                          fields["scope"] if isinstance(fields["scope"], str) else None, context.now_s())
+                                          fields["scope"] if isinstance(fields["scope"], str) else None, context.now_s(), checked=True)
         except TokenError as error:
             return http_error(error.status, "err.request.unauthorized" if error.status == 401 else "err.request.bad", str(error))
         return JSONResponse({"access_token": token, "token_type": "bearer", "expires_in": str(lifetime)})

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field
@@ -56,6 +57,12 @@ class Client:
         return hmac.compare_digest(hash_secret(secret, bytes.fromhex(self.secret_hash.split("$")[1])), self.secret_hash)
 
 
+UNKNOWN_CLIENT_HASH = "scrypt$" + "00" * 16 + "$" + "00" * 32
+"""Compared against when the client id is unknown, so an unknown id takes as long as a wrong secret."""
+ID_PATTERN = re.compile(r"[\x21-\x7e]{1,128}")
+"""Client and sender ids: printable ASCII, no spaces (the evidence records them as sent)."""
+
+
 @dataclass(frozen=True)
 class InteropSettings:
     """This node's side of the exchanges."""
@@ -92,6 +99,10 @@ def read_interop_settings(root: Path) -> InteropSettings | None:
             unknown = (set(client.scopes) - set(SCOPES)) | (set(client.fields) - set(RECORD_FIELDS))
             if unknown:
                 raise InteropSettingsError(f"client {client.client_id}: unknown scopes or fields {', '.join(sorted(unknown))}")
+            if not ID_PATTERN.fullmatch(client.client_id) or not ID_PATTERN.fullmatch(client.sender_id):
+                raise InteropSettingsError(f"client {client.client_id!r}: client and sender ids are printable ASCII without spaces")
+            if client.client_id in clients or any(other.sender_id == client.sender_id for other in clients.values()):
+                raise InteropSettingsError(f"client {client.client_id}: another client has this client id or sender id")
             if client.jwks_uri is None and client.jwks is None:
                 raise InteropSettingsError(f"client {client.client_id}: give jwks_uri or jwks (its public keys)")
             clients[client.client_id] = client
@@ -120,8 +131,10 @@ def write_client(root: Path, *, client_id: str, sender_id: str, callback_uri: st
     path = Path(root) / SETTINGS_FILE
     text = path.read_text(encoding="utf-8") if path.exists() else f'# Partner systems (DCI / G2P Connect): docs/interop.md\nsender_id = "{node_sender_id}"\n'
     existing = tomllib.loads(text)
-    if any(entry.get("client_id") == client_id for entry in existing.get("clients", [])):
-        raise InteropSettingsError(f"client {client_id} exists")
+    if any(entry.get("client_id") == client_id or entry.get("sender_id") == sender_id for entry in existing.get("clients", [])):
+        raise InteropSettingsError(f"a client with the id {client_id} or the sender id {sender_id} exists")
+    if not ID_PATTERN.fullmatch(client_id) or not ID_PATTERN.fullmatch(sender_id) or not ID_PATTERN.fullmatch(node_sender_id):
+        raise InteropSettingsError("client and sender ids are printable ASCII without spaces")
     unknown = (set(scopes) - set(SCOPES)) | (set(fields) - set(RECORD_FIELDS))
     if unknown:
         raise InteropSettingsError(f"unknown scopes or fields: {', '.join(sorted(unknown))}")
@@ -134,8 +147,12 @@ def write_client(root: Path, *, client_id: str, sender_id: str, callback_uri: st
     lines.append(f"jwks_uri = {json.dumps(jwks_uri)}" if jwks_uri is not None else f"jwks = {json.dumps(json.dumps(jwks))}")
     if callback_token is not None:
         lines.append(f"callback_token = {json.dumps(callback_token)}")
+    written = text.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
+    try:
+        tomllib.loads(written)  # what is written must read back, before it replaces anything
+    except tomllib.TOMLDecodeError as error:
+        raise InteropSettingsError(f"the client cannot be written: {error}") from None
     temporary = path.with_suffix(".partial")
-    temporary.write_text(text.rstrip("\n") + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    temporary.write_text(written, encoding="utf-8")
     os.replace(temporary, path)
-    read_interop_settings(root)  # the file as written must read back
     return secret

@@ -27,6 +27,9 @@ VALIDITY_S = 300
 """How long a signature we make is valid."""
 CLOCK_SKEW_S = 60
 """How far a sender's clock may be ahead of ours."""
+VALIDITY_MAX_S = 3600
+"""The longest validity a signature we accept may claim: a captured message cannot be replayed
+later than this (message ids seen are kept longer than that)."""
 PARAMETER = re.compile(r'([a-zA-Z]+)="([^"]*)"')
 
 
@@ -93,6 +96,8 @@ def verify_envelope(envelope: Mapping[str, Any], sender_id: str, keys: Mapping[s
         raise SignatureError("err.signature.invalid", f"the signature names {signer!r}, not the sender {sender_id!r}")
     if not created <= now_s + CLOCK_SKEW_S or not now_s <= expires:
         raise SignatureError("err.signature.invalid", "the signature is expired or not yet valid")
+    if expires - created > VALIDITY_MAX_S or created < now_s - VALIDITY_MAX_S - CLOCK_SKEW_S:
+        raise SignatureError("err.signature.invalid", f"a signature is valid for at most {VALIDITY_MAX_S} s after it is made")
     public_key = keys.get(kid)
     if public_key is None:
         raise SignatureError("err.signature.invalid", f"the sender publishes no key {kid!r}")

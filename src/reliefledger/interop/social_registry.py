@@ -21,7 +21,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from reliefledger.interop.envelope import build_callback_header, build_request_header, format_time, new_id
-from reliefledger.interop.exchange import Accepted, ExchangeContext, Operation, acknowledge, answer_sync, receive, send_callback, spawn
+from reliefledger.interop.exchange import (Accepted, EvidenceUnavailable, ExchangeContext, Operation, acknowledge, answer_sync, receive, send_callback, spawn,
+                                           unavailable)
 from reliefledger.interop.registry_search import LedgerReader, SearchRefused, build_group_record, compile_filter, search_registry
 
 logger = logging.getLogger(__name__)
@@ -75,10 +76,13 @@ class SocialRegistry:
 
     def _endpoint(self, operation: Operation, handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
-            outcome = await receive(self.context, operation, request)
-            if not isinstance(outcome, Accepted):
-                return outcome
-            return await handler(operation, outcome)
+            try:
+                outcome = await receive(self.context, operation, request)
+                if not isinstance(outcome, Accepted):
+                    return outcome
+                return await handler(operation, outcome)
+            except EvidenceUnavailable:
+                return unavailable(self.context, operation)
         endpoint.__name__ = f"dci_{self.spec}_" + re.sub(r"\W", "_", operation.path)
         return endpoint
 
