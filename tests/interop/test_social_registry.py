@@ -4,10 +4,14 @@ the evidence on the ledger."""
 
 import asyncio
 import dataclasses
+import sqlite3
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from interop_support import now_iso, search_message, verify_ours
+from reliefledger.interop.registry_search import SearchRefused, search_registry
 from reliefledger.interop.signatures import encode_canonical
 from reliefledger.ledger.pseudonyms import compute_household_pseudonym, compute_person_pseudonym
 from reliefledger.node.casework import CaseworkError
@@ -67,6 +71,13 @@ def test_a_partner_gets_a_token_and_searches_by_national_id_and_by_expression(tm
             "reference_id": "r1", "txn_type": "search", "attribute_type": "transaction_id", "attribute_value": callback["message"]["transaction_id"]}}))
         assert status.json()["message"]["txnstatus_response"]["txn_status"] == callback["message"]
         assert world.social.checked == 4 and world.partner_side.checked == 1
+        # A partner may filter and sort only on fields it receives: filtering on programmes would reveal them.
+        reader = world.registries.social.reader
+        for criteria in ({"query_type": "expression", "query": query}, {"query_type": "predicate", "query": predicate},
+                         {"query_type": "idtype-value", "query": {"type": "household_id", "value": expected[0]}, "sort": [{"attribute_name": "members_count"}]}):
+            with pytest.raises(SearchRefused) as refused:
+                search_registry(reader, criteria, ("household_id", "region"))
+            assert refused.value.code in ("rjct.filter.invalid", "rjct.sort.invalid")
 
     asyncio.run(run_world(tmp_path, scenario))
 
@@ -149,6 +160,17 @@ def test_subscribers_are_told_of_new_households_until_they_unsubscribe(tmp_path:
         assert taken["status"] == "succ" and refused["status"] == "rjct" and refused["status_reason_code"] == "rjct.notify_types.invalid"
         code = taken["subscriptions"][0]["code"]
         assert await world.registries.social.notify_once() == 0  # nothing happened since
+        # A subscription to one person, given by national ID, is kept as the household's pseudonym only.
+        member = world.population.households[2].members[0]
+        one = {"reg_event_type": "NewHouseHoldMember", "filter_type": "idtype-value", "notify_record_type": "Group",
+               "filter": {"type": "NationalID", "value": member.id_number}}
+        await world.post("/registry/subscribe", world.partner.envelope("subscribe", {"transaction_id": "sub-2", "subscribe_request": [
+            {"reference_id": "s3", "timestamp": now_iso(), "subscribe_criteria": one}]}))
+        await world.partner.wait_for("/registry/on-subscribe", count=2)
+        with sqlite3.connect(world.root / "interop.sqlite") as connection:
+            kept = " ".join(str(row) for table in ("subscriptions", "transactions", "messages") for row in connection.execute(f"SELECT * FROM {table}"))
+        assert member.id_number not in kept and compute_household_pseudonym(world.node.suite, world.casework.network_key,
+                                                                             world.population.households[2].number) in kept
         newcomers = await register_households(world, seed=77, count=2)
         assert await world.registries.social.notify_once() == 2
         ((notified, headers),) = await world.partner.wait_for("/registry/notify")

@@ -13,6 +13,7 @@ the event names are the specification's, misspelling included.
 not served: this registry's enrolments come from its own case workflow.
 """
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from reliefledger.interop.registry_search import NATIONAL_ID_TYPES, SearchRefuse
 from reliefledger.interop.social_registry import SocialRegistry
 
 EVENT_TYPES = ("enrollement", "enrollement_status_change")
+PSEUDONYM = re.compile(r"[0-9a-f]{64}")
 ENROLLING_STEPS = ("decide",)
 CHANGING_STEPS = ("change_benefit", "exit_case", "record_fraud")
 
@@ -89,9 +91,11 @@ class BeneficiaryRegistry(SocialRegistry):
             if key in query:
                 value = query[key]
                 identifier = value if isinstance(value, dict) and "type" in value else {"type": default_type, "value": value.get("eq") if isinstance(value, dict) else None}
-                if key == "person_identifier" and isinstance(identifier.get("value"), str) and len(identifier["value"]) == 64 and identifier["type"] in NATIONAL_ID_TYPES:
-                    identifier = {"type": "person_id", "value": identifier["value"]}
+                if isinstance(identifier.get("value"), str) and PSEUDONYM.fullmatch(identifier["value"]) and identifier["type"] in (*NATIONAL_ID_TYPES, "HouseholdNumber"):
+                    identifier = {"type": "person_id" if key == "person_identifier" else "household_id", "value": identifier["value"]}
                 found = search_registry(self.reader, {"query_type": "idtype-value", "query": identifier, "pagination": {"page_size": 1}}, ("household_id",))
+                if not found.records:
+                    raise SearchRefused("rjct.search_criteria.invalid", "the identifier names no registered person or household")
                 return [record["household_id"] for record in found.records], programme
         raise SearchRefused("rjct.search_criteria.invalid", "name person_identifier or household_identifier")
 

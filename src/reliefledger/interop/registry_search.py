@@ -35,7 +35,12 @@ from reliefledger.ledger.suites import Suite
 
 PAGE_SIZE_MAX = 1000
 NATIONAL_ID_TYPES = ("NationalID", "UIN", "ID", "national_id")
-ATTRIBUTES = ("region", "programme", "enrolled", "members_count", "status", "alive")
+ATTRIBUTE_FIELDS = {"region": "region", "programme": "programmes", "enrolled": "programmes", "members_count": "members_count", "status": "status",
+                    "alive": "alive"}
+"""Each attribute a query may test, and the record field it reveals: a partner may filter or sort
+only on what it may receive."""
+ATTRIBUTES = tuple(ATTRIBUTE_FIELDS)
+SORT_FIELDS = ("household_id", "person_id", "region", "members_count", "status")
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le,
     "in": lambda value, options: isinstance(options, list) and value in options,
@@ -94,7 +99,8 @@ def search_registry(reader: LedgerReader, criteria: dict[str, Any], fields: tupl
             matches = [_group_record(household, cases) for household in households] if entity == "Group" else \
                 [_member_record(reader, person, household) for household in households for person in household["members"]]
     elif query_type in ("expression", "predicate"):
-        test = _compile_expression(query) if query_type == "expression" else _compile_predicate(query)
+        allowed = frozenset(attribute for attribute, field in ATTRIBUTE_FIELDS.items() if field in fields)
+        test = _compile_expression(query, allowed) if query_type == "expression" else _compile_predicate(query, allowed)
         if entity == "Group":
             matches = [record for record in (_group_record(household, cases) for household in reader.iterate_households()) if test(_attributes(record))]
         else:
@@ -102,7 +108,7 @@ def search_registry(reader: LedgerReader, criteria: dict[str, Any], fields: tupl
                        if test(_attributes(record))]
     else:
         raise SearchRefused("rjct.search_criteria.invalid", f"query_type {query_type!r} is not one of idtype-value, expression, predicate")
-    matches = _sort(matches, criteria.get("sort"))
+    matches = _sort(matches, criteria.get("sort"), fields)
     page = matches[(page_number - 1) * page_size: page_number * page_size]
     return SearchResult([{name: value for name, value in record.items() if name in fields} for record in page],
                         {"page_size": page_size, "page_number": page_number, "total_count": len(matches)})
@@ -184,9 +190,11 @@ def _attributes(record: dict[str, Any]) -> dict[str, Any]:
             "members_count": record.get("members_count"), "status": record.get("status"), "alive": record.get("alive")}
 
 
-def _test(attribute: Any, operator_name: str, value: Any) -> Callable[[dict[str, Any]], bool]:
+def _test(attribute: Any, operator_name: str, value: Any, allowed: frozenset[str]) -> Callable[[dict[str, Any]], bool]:
     if attribute not in ATTRIBUTES:
         raise SearchRefused("rjct.filter.invalid", f"attribute {attribute!r} is not one of {', '.join(ATTRIBUTES)}")
+    if attribute not in allowed:
+        raise SearchRefused("rjct.filter.invalid", f"attribute {attribute!r} reveals {ATTRIBUTE_FIELDS[attribute]}, which this partner does not receive")
     if operator_name not in OPERATORS:
         raise SearchRefused("rjct.filter.invalid", f"operator {operator_name!r} is not one of {', '.join(OPERATORS)}")
     compare = OPERATORS[operator_name]
@@ -204,35 +212,35 @@ def _test(attribute: Any, operator_name: str, value: Any) -> Callable[[dict[str,
     return test
 
 
-def _compile_expression(query: Any) -> Callable[[dict[str, Any]], bool]:
+def _compile_expression(query: Any, allowed: frozenset[str]) -> Callable[[dict[str, Any]], bool]:
     try:
         expression = query["value"]["expression"]
-        return _compile_node(expression["query"], 0)
+        return _compile_node(expression["query"], 0, allowed)
     except (KeyError, TypeError):
         raise SearchRefused("rjct.search_criteria.invalid", "an expression query is {type, value: {expression: {collection, query}}}") from None
 
 
-def _compile_node(node: Any, depth: int) -> Callable[[dict[str, Any]], bool]:
+def _compile_node(node: Any, depth: int, allowed: frozenset[str]) -> Callable[[dict[str, Any]], bool]:
     if depth > 8 or not isinstance(node, dict) or len(node) != 1:
         raise SearchRefused("rjct.filter.invalid", "each expression node is one {$and|$or: [...]} or {attribute: {$operator: value}}, at most 8 deep")
     ((key, value),) = node.items()
     if key in ("$and", "$or"):
         if not isinstance(value, list) or not value:
             raise SearchRefused("rjct.filter.invalid", f"{key} takes a non-empty list")
-        parts = [_compile_node(item, depth + 1) for item in value]
+        parts = [_compile_node(item, depth + 1, allowed) for item in value]
         return (lambda attributes: all(part(attributes) for part in parts)) if key == "$and" else (lambda attributes: any(part(attributes) for part in parts))
     if not isinstance(value, dict) or len(value) != 1:
         raise SearchRefused("rjct.filter.invalid", f"{key} takes one {{$operator: value}}")
     ((operator_name, operand),) = value.items()
-    return _test(key, str(operator_name).removeprefix("$").replace("gte", "ge").replace("lte", "le"), operand)
+    return _test(key, str(operator_name).removeprefix("$").replace("gte", "ge").replace("lte", "le"), operand, allowed)
 
 
-def _compile_predicate(query: Any) -> Callable[[dict[str, Any]], bool]:
+def _compile_predicate(query: Any, allowed: frozenset[str]) -> Callable[[dict[str, Any]], bool]:
     if not isinstance(query, list) or not query or not all(isinstance(item, dict) and isinstance(item.get("expression1"), dict) for item in query):
         raise SearchRefused("rjct.search_criteria.invalid", "a predicate query is a list of {seq_num, expression1, condition, expression2}")
     steps = []
     for item in sorted(query, key=lambda entry: entry.get("seq_num") if isinstance(entry.get("seq_num"), (int, float)) else 0):
-        first = _compile_leaf(item["expression1"])
+        first = _compile_leaf(item["expression1"], allowed)
         condition = item.get("condition")
         if condition is None:
             steps.append(first)
@@ -242,39 +250,49 @@ def _compile_predicate(query: Any) -> Callable[[dict[str, Any]], bool]:
         if condition == "not":
             steps.append(lambda attributes, first=first: not first(attributes))
         else:
-            second = _compile_leaf(item["expression2"])
+            second = _compile_leaf(item["expression2"], allowed)
             steps.append((lambda attributes, first=first, second=second: first(attributes) and second(attributes)) if condition == "and"
                          else (lambda attributes, first=first, second=second: first(attributes) or second(attributes)))
     return lambda attributes: all(step(attributes) for step in steps)
 
 
-def _compile_leaf(expression: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
-    return _test(expression.get("attribute_name"), expression.get("operator"), expression.get("attribute_value"))
+def _compile_leaf(expression: dict[str, Any], allowed: frozenset[str]) -> Callable[[dict[str, Any]], bool]:
+    return _test(expression.get("attribute_name"), expression.get("operator"), expression.get("attribute_value"), allowed)
 
 
-def _sort(records: list[dict[str, Any]], sort: Any) -> list[dict[str, Any]]:
+def _sort(records: list[dict[str, Any]], sort: Any, fields: tuple[str, ...]) -> list[dict[str, Any]]:
     if sort is None:
         return records
     if not isinstance(sort, list) or not all(isinstance(item, dict) for item in sort):
         raise SearchRefused("rjct.sort.invalid", "sort is a list of {attribute_name, sort_order}")
     for item in reversed(sort):
         name, order = item.get("attribute_name"), item.get("sort_order", "asc")
-        if name not in ("household_id", "person_id", "region", "members_count", "status") or order not in ("asc", "desc"):
-            raise SearchRefused("rjct.sort.invalid", "sort by household_id, person_id, region, members_count or status, asc or desc")
+        if name not in SORT_FIELDS or name not in fields or order not in ("asc", "desc"):
+            raise SearchRefused("rjct.sort.invalid", "sort by household_id, person_id, region, members_count or status — fields this partner receives — asc or desc")
         records = sorted(records, key=lambda record: (record.get(name) is None, record.get(name) if record.get(name) is not None else 0), reverse=order == "desc")
     return records
 
 
-def compile_filter(reader: LedgerReader, filter_type: Any, query: Any) -> Callable[[dict[str, Any]], bool]:
+def resolve_identifier_filter(reader: LedgerReader, query: Any) -> dict[str, str]:
+    """An idtype-value filter as the household pseudonym it names (``SearchRefused`` when it names
+    nobody registered): what a subscription keeps, never the ID number it was given."""
+    households = _find_by_identifier(reader, query)
+    if not households:
+        raise SearchRefused("rjct.filter.invalid", "the identifier names no registered person or household")
+    return {"type": "household_id", "value": households[0]["id"]}
+
+
+def compile_filter(reader: LedgerReader, filter_type: Any, query: Any, fields: tuple[str, ...]) -> Callable[[dict[str, Any]], bool]:
     """A subscription's filter as a test of a Group record (``SearchRefused`` when it is not one
-    this registry can apply)."""
+    this registry can apply, or tests a field the partner does not receive)."""
     if filter_type == "idtype-value":
         households = {household["id"] for household in _find_by_identifier(reader, query)}
         return lambda record: record.get("household_id") in households
+    allowed = frozenset(attribute for attribute, field in ATTRIBUTE_FIELDS.items() if field in fields)
     if filter_type in (None, "expression"):
-        test = _compile_expression(query)
+        test = _compile_expression(query, allowed)
     elif filter_type == "predicate":
-        test = _compile_predicate(query)
+        test = _compile_predicate(query, allowed)
     else:
         raise SearchRefused("rjct.filter.invalid", f"filter_type {filter_type!r} is not idtype-value, expression or predicate")
     return lambda record: test(_attributes(record))

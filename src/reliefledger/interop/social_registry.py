@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from reliefledger.interop.envelope import build_callback_header, build_request_header, format_time, new_id
 from reliefledger.interop.exchange import (Accepted, EvidenceUnavailable, ExchangeContext, Operation, acknowledge, answer_sync, receive, send_callback, spawn,
                                            unavailable)
-from reliefledger.interop.registry_search import LedgerReader, SearchRefused, build_group_record, compile_filter, search_registry
+from reliefledger.interop.registry_search import LedgerReader, SearchRefused, build_group_record, compile_filter, resolve_identifier_filter, search_registry
 
 logger = logging.getLogger(__name__)
 BASE_PATH = "/dci/social"
@@ -143,7 +143,9 @@ class SocialRegistry:
             try:
                 if event not in self.event_types:
                     raise SearchRefused("rjct.notify_types.invalid", f"events here are {', '.join(self.event_types)}")
-                compile_filter(self.reader, criteria.get("filter_type"), criteria["filter"])
+                compile_filter(self.reader, criteria.get("filter_type"), criteria["filter"], accepted.client.fields)
+                if criteria.get("filter_type") == "idtype-value":  # kept as the pseudonym, never as the ID number given
+                    criteria = {**criteria, "filter": resolve_identifier_filter(self.reader, criteria["filter"])}
             except SearchRefused as refusal:
                 code = refusal.code if refusal.code == "rjct.notify_types.invalid" else "rjct.notify_details.invalid"
                 items.append({**item, "status": "rjct", "status_reason_code": code, "status_reason_message": str(refusal)[:999]})
@@ -232,7 +234,7 @@ class SocialRegistry:
             if client is None or subscription["after_height"] >= tip:
                 continue
             try:
-                test = compile_filter(self.reader, subscription["filter_type"], subscription["filter"])
+                test = compile_filter(self.reader, subscription["filter_type"], subscription["filter"], client.fields)
             except SearchRefused:
                 continue
             events = [(event, household) for event, household in self._list_events(subscription["after_height"], tip)
