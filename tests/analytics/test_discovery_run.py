@@ -8,6 +8,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from reliefledger.analytics.discovery import extract_signals
 from reliefledger.analytics.discovery_signals import DISCOVERY_QUESTIONS, compute_signals
 from reliefledger.ledger.pseudonyms import compute_household_pseudonym
@@ -55,6 +57,8 @@ def test_signals_gathered_through_the_agencies_and_the_registry_are_the_model_s_
                 run = await gather_signals(casework, staff.get("cw"), [*holders, "f" * 64], plans, as_of=AS_OF)
                 narrow = await gather_signals(casework, staff.get("district"), list(holders), plans, as_of=AS_OF)
                 down = await gather_signals(casework, staff.get("cw"), list(holders)[:3], [*plans[:-1], (plans[-1][0], DownAgency())], as_of=AS_OF)
+                with pytest.raises(ValueError, match="run id"):  # ids the ledger could not record are refused before anyone is asked
+                    await gather_signals(casework, staff.get("cw"), list(holders)[:1], plans, as_of=AS_OF, run_id="Outreach-Feb")
                 return holders, run, narrow, down
 
     holders, run, narrow, down = asyncio.run(main())

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import nacl.signing
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
@@ -31,6 +32,8 @@ class Partner:
     received: list[tuple[str, dict[str, Any], dict[str, str]]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     base_url: str = ""
+    down: bool = False
+    """While set, the callback endpoint answers 503 (a partner that is down)."""
 
     @property
     def jwks(self) -> dict[str, Any]:
@@ -46,6 +49,8 @@ class Partner:
 
         @app.post(prefix + "/{path:path}")
         async def callback(path: str, request: Request) -> Any:
+            if self.down:
+                return JSONResponse({"errors": [{"code": "err.service.unavailable", "message": "down"}]}, status_code=503)
             self.received.append(("/" + path, await request.json(), dict(request.headers)))
             self.arrived.set()
             return {"message": {"ack_status": "ACK", "timestamp": now_iso(), "correlation_id": secrets.token_hex(6)}}

@@ -83,7 +83,8 @@ async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]],
                                   scopes=["registry.search", "registry.subscribe", "registry.txn-status", "registry.enrolled"], fields=FIELDS,
                                   jwks_uri=f"{partner.base_url}/.well-known/jwks.json", callback_token="partner-issued-token", node_sender_id="reliefledger.test")
             app = FastAPI()
-            async with open_interop(directory.root, casework, StaffDirectory(directory).get("interop"), app, notify_every_s=3600) as registries:
+            async with open_interop(directory.root, casework, StaffDirectory(directory).get("interop"), app, notify_every_s=3600,
+                                    retry_delays_s=(0.05,)) as registries:
                 server, task = await start_server(app, host="127.0.0.1", port=0)
                 port = server.servers[0].sockets[0].getsockname()[1]
                 world = World(node, casework, population, partner, registries, http, f"http://127.0.0.1:{port}", secret, SpecChecker("social", "/dci/social"),

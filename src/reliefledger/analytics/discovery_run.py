@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from reliefledger.analytics.discovery_signals import DISCOVERY_QUESTIONS, PersonFacts, get_age, get_floor
+from reliefledger.ledger.contracts.catalog import get_answer_record_key
 from reliefledger.ledger.contracts.registry import get_household_key
+from reliefledger.ledger.genesis import IDENTIFIER_PATTERN
 from reliefledger.node.agency_answers import QUERIES_PER_BATCH_MAX, AgencyQuery, AnswerBatch, Question, sign_query_batch
 from reliefledger.node.casework import Casework, CaseworkError
 from reliefledger.node.means_test import ANSWER_TIMEOUT_S_DEFAULT, AgencyClient, send_batch
@@ -30,6 +32,8 @@ PURPOSE = "active_discovery"
 """The purpose every registry read of a discovery run is logged with."""
 READS_AT_ONCE = 64
 """Registry reads (each a logged ledger transaction) in flight at once."""
+RUN_ID_CHARACTERS_MAX = 32
+"""Query ids are ``<run>.<position>.<agency>`` and must stay within the ledger's 64 characters."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ async def gather_signals(casework: Casework, actor: StaffMember, households: Seq
     with the reason; a run whose agency is down reports that agency's status and skips everyone.
     """
     run = DiscoveryRun(run_id or f"discovery-{secrets.token_hex(6)}")
+    if not IDENTIFIER_PATTERN.fullmatch(run.run_id) or len(run.run_id) > RUN_ID_CHARACTERS_MAX:
+        raise ValueError(f"a run id is lowercase letters, digits, '.', '_', '-', at most {RUN_ID_CHARACTERS_MAX} characters (query ids add to it)")
     asked: list[tuple[str, str, tuple[str, ...]]] = []
     for household in households:
         record = casework.node.store.get(get_household_key(household))
@@ -93,9 +99,10 @@ async def gather_signals(casework: Casework, actor: StaffMember, households: Seq
         _read_composition(casework, actor, [person for _, _, persons in asked for person in persons], as_of))
     for (plan, _), reply in zip(plans, replies):
         run.agencies[plan.agency] = {name: reply[name] for name in ("status", "reason", "response_ms") if name in reply}
+    await _await_records(casework, replies, timeout_s)
     for position, (household, region, persons) in enumerate(asked):
         try:
-            facts, evidence = _combine(plans, replies, run.run_id, position, household, persons, composition)
+            facts, evidence = _combine(casework.node.store, plans, replies, run.run_id, position, household, persons, composition)
             run.gathered.append(GatheredHousehold(household, region, facts, evidence))
         except ValueError as reason:
             run.skipped[household] = str(reason)
@@ -131,19 +138,36 @@ async def _read_composition(casework: Casework, actor: StaffMember, persons: lis
     from the ID number (GB 11643: digits 7 to 14)."""
     limit = asyncio.Semaphore(READS_AT_ONCE)
 
-    async def read(person: str) -> tuple[str, tuple[int, bool]]:
-        async with limit:
-            records = await casework.read_person(actor, person, purpose=PURPOSE)
-        record = next(item["record"] for item in records if item["kind"] == "person")
-        text = record.get("birth_date") or f"{record['id_number'][6:10]}-{record['id_number'][10:12]}-{record['id_number'][12:14]}"
-        return person, (get_age(datetime.date.fromisoformat(text), as_of), bool(record.get("disability")))
+    async def read(person: str) -> tuple[str, tuple[int, bool] | str]:
+        try:
+            async with limit:
+                records = await casework.read_person(actor, person, purpose=PURPOSE)
+            record = next(item["record"] for item in records if item["kind"] == "person")
+            text = record.get("birth_date") or f"{record['id_number'][6:10]}-{record['id_number'][10:12]}-{record['id_number'][12:14]}"
+            return person, (get_age(datetime.date.fromisoformat(text), as_of), bool(record.get("disability")))
+        except (CaseworkError, StopIteration, KeyError, ValueError) as error:  # this household is skipped, the run goes on
+            return person, f"the registry gives no age for a member: {getattr(error, 'code', type(error).__name__)}"
 
     return dict(await asyncio.gather(*(read(person) for person in persons)))
 
 
-def _combine(plans: Sequence[tuple[DiscoveryPlan, AgencyClient]], replies: Sequence[dict[str, Any]], run_id: str, position: int, household: str,
-             persons: tuple[str, ...], composition: dict[str, tuple[int, bool]]) -> tuple[tuple[PersonFacts, ...], tuple[str, ...]]:
+async def _await_records(casework: Casework, replies: Sequence[dict[str, Any]], timeout_s: float) -> None:
+    """Wait (up to ``timeout_s``) until the answer records the agencies name are committed: an
+    answer counts only once its record is on the ledger (checked per household in ``_combine``)."""
+    wanted = {record_id for reply in replies if reply["status"] == "answered" for record_id in reply["answers"].records.values()}
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while any(casework.node.store.get(get_answer_record_key(record_id)) is None for record_id in wanted):
+        if asyncio.get_running_loop().time() > deadline:
+            return
+        await asyncio.sleep(0.02)
+
+
+def _combine(store: Any, plans: Sequence[tuple[DiscoveryPlan, AgencyClient]], replies: Sequence[dict[str, Any]], run_id: str, position: int, household: str,
+             persons: tuple[str, ...], composition: dict[str, tuple[int, bool] | str]) -> tuple[tuple[PersonFacts, ...], tuple[str, ...]]:
     """A household's per-person facts from every agency's bracket, or ``ValueError`` with the reason."""
+    missing = next((composition[person] for person in persons if isinstance(composition[person], str)), None)
+    if missing is not None:
+        raise ValueError(missing)
     floors: dict[str, dict[str, int]] = {person: {} for person in persons}
     evidence = []
     for (plan, _), reply in zip(plans, replies):
@@ -156,6 +180,10 @@ def _combine(plans: Sequence[tuple[DiscoveryPlan, AgencyClient]], replies: Seque
         document, record_id = answers.documents.get(query_id), answers.records.get(query_id)
         if document is None or record_id is None or document.get("household") != household:
             raise ValueError(f"{plan.agency} gave no recorded answer for the household")
+        record = store.get(get_answer_record_key(record_id))
+        entry = record["answers"].get(query_id) if record is not None else None
+        if entry is None or entry.get("household") != household or entry.get("digest") != answers.digests.get(query_id):
+            raise ValueError(f"{plan.agency}'s answer for the household is not on the ledger as given")
         for person in persons:
             figures = document["answers"].get(person)
             for name, edges in plan.edges.items():

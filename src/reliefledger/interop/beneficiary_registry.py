@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from reliefledger.interop.envelope import format_time
 from reliefledger.interop.exchange import Accepted, EvidenceUnavailable, Operation, Refusal, answer_bare, receive, unavailable
 from reliefledger.interop.registry_search import NATIONAL_ID_TYPES, SearchRefused, is_beneficiary, search_registry
-from reliefledger.interop.social_registry import SocialRegistry
+from reliefledger.interop.social_registry import LAST_HEIGHT, SocialRegistry
 
 EVENT_TYPES = ("enrollement", "enrollement_status_change")
 PSEUDONYM = re.compile(r"[0-9a-f]{64}")
@@ -99,17 +99,17 @@ class BeneficiaryRegistry(SocialRegistry):
                 return [record["household_id"] for record in found.records], programme
         raise SearchRefused("rjct.search_criteria.invalid", "name person_identifier or household_identifier")
 
-    def _list_events(self, after: int, up_to: int) -> list[tuple[str, dict[str, Any]]]:
+    def _list_events(self, after: int, up_to: int) -> list[tuple[str, dict[str, Any], int]]:
         events = []
-        for _, case, _height in self.reader.store.iterate_state_changed("assistance/case/", after, up_to):
+        for _, case, _height in self.reader.store.iterate_state_changed("assistance/case/", after, LAST_HEIGHT):
             household = self.reader.get_household(case["household"])
             if household is None:
                 continue
             for step in case.get("steps", []):
-                if step["height"] <= after:
+                if not after < step["height"] <= up_to:
                     continue
                 if step["action"] in ENROLLING_STEPS and (case.get("decision") or {}).get("outcome") == "approve":
-                    events.append(("enrollement", household))
+                    events.append(("enrollement", household, step["height"]))
                 elif step["action"] in CHANGING_STEPS:
-                    events.append(("enrollement_status_change", household))
-        return events
+                    events.append(("enrollement_status_change", household, step["height"]))
+        return sorted(events, key=lambda event: event[2])

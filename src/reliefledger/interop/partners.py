@@ -33,6 +33,7 @@ class Partners:
     http: httpx.AsyncClient
     clock_s: Callable[[], int] = lambda: int(time.time())
     namespace: str = "dci"
+    retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S
     _keys: dict[str, tuple[float, dict[str, bytes]]] = field(default_factory=dict)
 
     async def get_keys(self, client: Client) -> dict[str, bytes]:
@@ -66,7 +67,7 @@ class Partners:
         case (or its error code), ``http.<status>``, or ``unreachable``."""
         url = client.callback_uri + path
         outcome = "unreachable"
-        for attempt, delay in enumerate((0.0, *RETRY_DELAYS_S)):
+        for attempt, delay in enumerate((0.0, *self.retry_delays_s)):
             if delay:
                 await asyncio.sleep(delay)
             try:

@@ -23,7 +23,7 @@ from reliefledger.interop.envelope import http_error
 from reliefledger.interop.evidence import EvidenceLog
 from reliefledger.interop.exchange import ExchangeContext
 from reliefledger.interop.exchange_store import ExchangeStore
-from reliefledger.interop.partners import Partners
+from reliefledger.interop.partners import RETRY_DELAYS_S, Partners
 from reliefledger.interop.registry_search import LedgerReader
 from reliefledger.interop.settings import read_interop_settings
 from reliefledger.interop.signatures import to_jwk
@@ -46,7 +46,7 @@ class Registries:
 
 @contextlib.asynccontextmanager
 async def open_interop(root: Path, casework: Casework, recorder: StaffMember, app: FastAPI, *, notify_every_s: float = NOTIFY_EVERY_S,
-                       http: httpx.AsyncClient | None = None) -> AsyncIterator[Registries | None]:
+                       http: httpx.AsyncClient | None = None, retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S) -> AsyncIterator[Registries | None]:
     """Serve the standards on ``app`` while the block runs; answer the registries (None when the
     node has no ``interop.toml``). ``recorder`` signs the evidence (a data officer)."""
     settings = read_interop_settings(root)
@@ -58,7 +58,8 @@ async def open_interop(root: Path, casework: Casework, recorder: StaffMember, ap
     client = http or httpx.AsyncClient()
     store = ExchangeStore(Path(root) / STORE_FILE)
     clock_ms: Callable[[], int] = node.clock_ms
-    context = ExchangeContext(settings, Partners(settings, client, clock_s=lambda: clock_ms() // 1000), store, EvidenceLog(casework, recorder), clock_ms)
+    partners = Partners(settings, client, clock_s=lambda: clock_ms() // 1000, retry_delays_s=retry_delays_s)
+    context = ExchangeContext(settings, partners, store, EvidenceLog(casework, recorder), clock_ms)
     reader = LedgerReader(node.store, node.suite, casework.network_key)
     registries = Registries(SocialRegistry(context, reader, lambda: node.tip.height), BeneficiaryRegistry(context, reader, lambda: node.tip.height))
     mount_authorisation(app, context)

@@ -221,7 +221,9 @@ class SocialRegistry:
     # --- notifications
     async def notify_once(self) -> int:
         """Send every subscription the events committed since its last notification; answer how
-        many events went out."""
+        many events went out. A subscription moves on only past events its partner received: one
+        that cannot be reached (or answers 5xx) gets them again next round, and one partner's
+        failure does not hold up the others."""
         subscriptions = self.context.store.list_active_subscriptions(self.spec)
         if not subscriptions:
             return 0
@@ -234,35 +236,52 @@ class SocialRegistry:
             if client is None or subscription["after_height"] >= tip:
                 continue
             try:
-                test = compile_filter(self.reader, subscription["filter_type"], subscription["filter"], client.fields)
-            except SearchRefused:
-                continue
-            events = [(event, household) for event, household in self._list_events(subscription["after_height"], tip)
-                      if event == subscription["reg_event_type"] and test(build_group_record(household, cases, tuple(_ALL_FIELDS)))]
-            for start in range(0, len(events), EVENTS_PER_NOTIFY_MAX):
-                chunk = events[start:start + EVENTS_PER_NOTIFY_MAX]
-                now = self.context.clock_ms()
-                message = {"transaction_id": new_id(), "notify_event": [
-                    {"reference_id": new_id(), "timestamp": format_time(now),
-                     "data": {"version": "1.0.0", "reg_type": self.reg_type, "reg_event_type": event, "reg_record_type": "Group",
-                              "reg_records": build_group_record(household, cases, client.fields)}} for event, household in chunk]}
-                header = build_callback_header("notify", "succ", self.context.settings.sender_id, client.sender_id, now, total_count=len(chunk))
-                await send_callback(self.context, client, self.spec, "/registry/notify", {"header": header, "message": message}, message["transaction_id"])
-                sent += len(chunk)
+                sent += await self._notify(subscription, client, cases, tip)
+            except Exception:  # logged; this subscription is tried again next round, the others go on
+                logger.exception("notifying subscription %s failed", subscription["code"])
+        return sent
+
+    async def _notify(self, subscription: dict[str, Any], client: Any, cases: dict[str, list[dict[str, Any]]], tip: int) -> int:
+        try:
+            test = compile_filter(self.reader, subscription["filter_type"], subscription["filter"], client.fields)
+        except SearchRefused:
+            return 0
+        events = [(event, household, height) for event, household, height in self._list_events(subscription["after_height"], tip)
+                  if event == subscription["reg_event_type"] and test(build_group_record(household, cases, _ALL_FIELDS))]
+        sent = 0
+        for start in range(0, len(events), EVENTS_PER_NOTIFY_MAX):
+            chunk = events[start:start + EVENTS_PER_NOTIFY_MAX]
+            now = self.context.clock_ms()
+            message = {"transaction_id": new_id(), "notify_event": [
+                {"reference_id": new_id(), "timestamp": format_time(now),
+                 "data": {"version": "1.0.0", "reg_type": self.reg_type, "reg_event_type": event, "reg_record_type": "Group",
+                          "reg_records": build_group_record(household, cases, client.fields)}} for event, household, _ in chunk]}
+            header = build_callback_header("notify", "succ", self.context.settings.sender_id, client.sender_id, now, total_count=len(chunk))
+            outcome = await send_callback(self.context, client, self.spec, "/registry/notify", {"header": header, "message": message}, message["transaction_id"])
+            if outcome == "unreachable" or outcome.startswith("http.5"):
+                return sent  # not received: these events go again next round
+            sent += len(chunk)
+            last = start + len(chunk) >= len(events)
+            self.context.store.advance_subscription(subscription["code"], tip if last else chunk[-1][2])
+        if not events:
             self.context.store.advance_subscription(subscription["code"], tip)
         return sent
 
-    def _list_events(self, after: int, up_to: int) -> list[tuple[str, dict[str, Any]]]:
+    def _list_events(self, after: int, up_to: int) -> list[tuple[str, dict[str, Any], int]]:
+        """(event, household, height of the event) for events at heights ``after < h <= up_to``,
+        by height. Records are read by their last write with no upper bound, so an event whose
+        record was written again since is not lost."""
         store = self.reader.store
         events = []
-        for _, household, _height in store.iterate_state_changed("registry/household/", after, up_to):
-            if household["created_height"] > after:
-                events.append(("REGISTER", household))
-        for _, person, _height in store.iterate_state_changed("registry/person/", after, up_to):
+        for _, household, _height in store.iterate_state_changed("registry/household/", after, LAST_HEIGHT):
+            if after < household["created_height"] <= up_to:
+                events.append(("REGISTER", household, household["created_height"]))
+        for _, person, _height in store.iterate_state_changed("registry/person/", after, LAST_HEIGHT):
             household = self.reader.get_household(person["household"])
-            if person.get("registered_height", 0) > after and household is not None and household["created_height"] <= after:
-                events.append(("NewHouseHoldMember", household))
-        return events
+            registered = person.get("registered_height", 0)
+            if after < registered <= up_to and household is not None and household["created_height"] < registered:
+                events.append(("NewHouseHoldMember", household, registered))
+        return sorted(events, key=lambda event: event[2])
 
     async def run_notifier(self, every_s: float = NOTIFY_EVERY_S) -> None:
         """Notify subscribers every ``every_s`` seconds until cancelled (a failed round is logged and retried)."""
@@ -277,6 +296,8 @@ class SocialRegistry:
 
 
 _ALL_FIELDS = ("household_id", "region", "status", "members_count", "head_id", "programmes")
+LAST_HEIGHT = 2 ** 62
+"""No upper bound on a record's last write when looking for events."""
 
 
 def _overall(items: list[dict[str, Any]]) -> str:
