@@ -176,8 +176,15 @@ def _read_file(operation: Operation, form: dict[str, Any]) -> dict[str, Any]:
     return envelope
 
 
+ITEMS_PER_MESSAGE_MAX = 100
+"""Search, subscription or unsubscription requests in one message."""
+
+
 async def _check_envelope(context: ExchangeContext, client: Client, envelope: dict[str, Any]) -> None:
     header = envelope["header"]
+    message = envelope.get("message") if isinstance(envelope.get("message"), dict) else {}
+    if any(isinstance(message.get(name), list) and len(message[name]) > ITEMS_PER_MESSAGE_MAX for name in ("search_request", "subscribe_request", "subscription_codes")):
+        raise Refusal("ERR", "err.request.bad", f"at most {ITEMS_PER_MESSAGE_MAX} requests in one message", header_code="rjct.total_count.limit_exceeded")
     if header["sender_id"] != client.sender_id:
         raise Refusal("ERR", "err.sender_id.invalid", f"the token's client sends as {client.sender_id!r}, not {header['sender_id']!r}")
     if header.get("receiver_id") not in (None, "", context.settings.sender_id):

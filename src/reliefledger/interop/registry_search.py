@@ -16,7 +16,8 @@ The three query types of the specification:
     expression2}`` (operators ``eq gt lt ge le in``), combined in ``seq_num`` order.
 
 Attributes: ``region`` (a region matches every region within it), ``programme`` (a case of it,
-in any status), ``enrolled`` (receiving any programme), ``members_count``, ``status``, ``alive``
+in any status), ``enrolled`` (a beneficiary of any programme: enrolled in a monthly one or
+awarded a one-off one, as the IBR counts it), ``members_count``, ``status``, ``alive``
 (members). A Group record is a household: ``household_id, region, status, members_count,
 head_id, programmes`` (each ``programme, case_id, status, monthly_benefit_fen`` — the monthly
 benefit, or a one-off award's amount —, ``from_month``); a
@@ -85,12 +86,14 @@ class LedgerReader:
         return cases
 
 
-def search_registry(reader: LedgerReader, criteria: dict[str, Any], fields: tuple[str, ...]) -> SearchResult:
-    """One search criterion's page of records, with only ``fields``."""
+def search_registry(reader: LedgerReader, criteria: dict[str, Any], fields: tuple[str, ...],
+                    cases: dict[str, list[dict[str, Any]]] | None = None) -> SearchResult:
+    """One search criterion's page of records, with only ``fields`` (``cases``: the cases by
+    household, when the caller read them once for many criteria)."""
     entity = criteria.get("response_entity") or "Group"
     page_size, page_number = _read_pagination(criteria.get("pagination"))
     query_type, query = criteria.get("query_type"), criteria.get("query")
-    cases = reader.list_cases()
+    cases = reader.list_cases() if cases is None else cases
     if query_type == "idtype-value":
         households = _find_by_identifier(reader, query)
         if isinstance(query, dict) and query.get("type") in (*NATIONAL_ID_TYPES, "person_id") and entity == "Member":
@@ -172,7 +175,7 @@ def _get_benefit(case: dict[str, Any]) -> int | None:
 
 def _group_record(household: dict[str, Any], cases: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     programmes = [{"programme": case["programme"], "case_id": case["id"], "status": case["status"], "monthly_benefit_fen": _get_benefit(case),
-                   "from_month": (case["enrolment"] or {}).get("from_month")}
+                   "from_month": (case["enrolment"] or {}).get("from_month"), "beneficiary": is_beneficiary(case)}
                   for case in sorted(cases.get(household["id"], []), key=lambda case: case["id"])]
     return {"household_id": household["id"], "region": household["region"], "status": household["status"], "members_count": len(household["members"]),
             "head_id": household["head"], "programmes": programmes}
@@ -186,7 +189,7 @@ def _member_record(reader: LedgerReader, person: str, household: dict[str, Any])
 
 def _attributes(record: dict[str, Any]) -> dict[str, Any]:
     programmes = record.get("programmes", [])
-    return {"region": record["region"], "programme": [entry["programme"] for entry in programmes], "enrolled": any(entry["status"] == "enrolled" for entry in programmes),
+    return {"region": record["region"], "programme": [entry["programme"] for entry in programmes], "enrolled": any(entry["beneficiary"] for entry in programmes),
             "members_count": record.get("members_count"), "status": record.get("status"), "alive": record.get("alive")}
 
 

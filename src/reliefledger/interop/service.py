@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 
 from reliefledger.interop.beneficiary_registry import BeneficiaryRegistry
 from reliefledger.interop.envelope import http_error
-from reliefledger.interop.evidence import EvidenceLog
+from reliefledger.interop.evidence import EvidenceLog, to_party
 from reliefledger.interop.exchange import ExchangeContext
 from reliefledger.interop.exchange_store import ExchangeStore
 from reliefledger.interop.partners import RETRY_DELAYS_S, Partners
@@ -110,7 +110,7 @@ def mount_authorisation(app: FastAPI, context: ExchangeContext) -> None:
         except TokenError as error:
             return http_error(error.status, "err.request.unauthorized", str(error))
         records = [record for _, record in context.evidence.casework.node.store.iterate_state_prefix("interop/message/")
-                   if client.sender_id in (record["sender"], record["receiver"]) and transaction_id in (None, record["transaction_id"])]
+                   if client.sender_id in (record["sender"], record["receiver"]) and (transaction_id is None or to_party(transaction_id) == record["transaction_id"])]
         return sorted(({**record, "receipt": f"/v1/receipts/{record['transaction']}"} for record in records), key=lambda record: (record["height"], record["digest"]))
 
     @app.get("/.well-known/jwks.json", tags=["DCI authorisation"], summary="This node's public keys for message signatures and tokens")

@@ -89,6 +89,7 @@ class SocialRegistry:
     # --- search
     def _answer_searches(self, accepted: Accepted) -> dict[str, Any]:
         items, seen = [], set()
+        cases = self.reader.list_cases()  # once for all the request's criteria
         for request in accepted.message["search_request"]:
             reference_id, now = request["reference_id"], format_time(self.context.clock_ms())
             if reference_id in seen:
@@ -98,7 +99,7 @@ class SocialRegistry:
             seen.add(reference_id)
             criteria = request["search_criteria"]
             try:
-                result = search_registry(self.reader, criteria, accepted.client.fields)
+                result = search_registry(self.reader, criteria, accepted.client.fields, cases)
             except SearchRefused as refusal:
                 items.append({"reference_id": reference_id, "timestamp": now, "status": "rjct", "status_reason_code": refusal.code,
                               "status_reason_message": str(refusal)[:999]})
