@@ -25,6 +25,7 @@ from reliefledger.node.staff import StaffDirectory
 from reliefledger.sim import generate_population
 from reliefledger.sim.agency_records import AGENCY_RESOURCES
 from reliefledger.sim.data_sharing import DATABASE_FILE, get_discovery_request_id, prepare_city, write_agency_data
+from reliefledger.web.figures import get_beneficiary
 
 START_MS = 1_767_225_600_000 + 40 * 86_400_000  # 2026-02-10
 AS_OF = datetime.date(2026, 2, 10)
@@ -59,9 +60,15 @@ def test_signals_gathered_through_the_agencies_and_the_registry_are_the_model_s_
                 down = await gather_signals(casework, staff.get("cw"), list(holders)[:3], [*plans[:-1], (plans[-1][0], DownAgency())], as_of=AS_OF)
                 with pytest.raises(ValueError, match="run id"):  # ids the ledger could not record are refused before anyone is asked
                     await gather_signals(casework, staff.get("cw"), list(holders)[:1], plans, as_of=AS_OF, run_id="Outreach-Feb")
-                return holders, run, narrow, down
+                pages = {household: get_beneficiary(node.store, household) for household in list(holders)[:2]}
+                return holders, run, narrow, down, pages
 
-    holders, run, narrow, down = asyncio.run(main())
+    holders, run, narrow, down, pages = asyncio.run(main())
+    # A household that never applied sees on its own page who asked about it and read its members' records, and why.
+    for household, page in pages.items():
+        assert page is not None and not page["cases"]
+        assert {item["agency"] for item in page["answered"] if item["purpose"] == "active_discovery"} == set(DISCOVERY_QUESTIONS)
+        assert page["reads"] and all(read["purpose"] == "active_discovery" for read in page["reads"])
     # Every household that never applied is gathered, with exactly the signals the model is trained on.
     assert {gathered.household for gathered in run.gathered} == set(holders) and list(run.skipped) == ["f" * 64]
     assert "household_not_found" in run.skipped["f" * 64] and all(status["status"] == "answered" for status in run.agencies.values())

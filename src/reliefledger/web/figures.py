@@ -111,12 +111,15 @@ def list_demo_households(store: Any, limit: int = 12) -> list[dict[str, Any]]:
 
 def get_beneficiary(store: Any, household: str) -> dict[str, Any] | None:
     """What a household sees of itself: its applications and their state, the payments it received,
-    its wallet's balance and spending, and who read data about it (the agencies that answered the
-    means test, with the receipts, and logged reads of its vault records)."""
+    its wallet's balance and spending, and who read data about it (the agencies that answered a
+    means test or active discovery about it, with the receipts, and logged reads of its and its
+    members' vault records). A registered household that never applied has a page too: active
+    discovery may have asked about it."""
     accounts = [store.get(f"money/account/{key.rsplit('/', 1)[1]}") for key, _ in store.iterate_state_prefix(f"money/holder/{household}/")]
     accounts = [account for account in accounts if account is not None]
     cases = [case for _, case in store.iterate_state_prefix("assistance/case/") if case["household"] == household]
-    if not accounts and not cases:
+    registered = store.get(f"registry/household/{household}")
+    if not accounts and not cases and registered is None:
         return None
     ids = {account["id"] for account in accounts}
     received, spent = [], []
@@ -128,9 +131,12 @@ def get_beneficiary(store: Any, household: str) -> dict[str, Any] | None:
     case_ids = {case["id"] for case in cases}
     answered = []
     for _, record in store.iterate_state_prefix("catalog/answers/"):
-        if any(entry.get("case_id") in case_ids for entry in record["answers"].values()):
-            answered.append({"agency": record["agency"], "fields": record["fields"], "time_ms": record["time_ms"], "transaction": record.get("transaction")})
-    reads = [entry for _, entry in store.iterate_state_prefix(f"vault/access/{household}/")]
+        about = [entry for entry in record["answers"].values() if entry.get("case_id") in case_ids or entry.get("household") == household]
+        if about:  # asked for one of its cases' means tests, or about it for active discovery (the entry names the household)
+            answered.append({"agency": record["agency"], "fields": record["fields"], "time_ms": record["time_ms"], "transaction": record.get("transaction"),
+                             "purpose": "active_discovery" if any(entry.get("household") == household for entry in about) else "means_test"})
+    subjects = [household, *(registered or {}).get("members", [])]
+    reads = sorted((entry for subject in subjects for _, entry in store.iterate_state_prefix(f"vault/access/{subject}/")), key=lambda entry: entry["time_ms"])
     wallets = [account for account in accounts if account["kind"] == "beneficiary_wallet"]
     return {"household": household, "cases": cases, "accounts": accounts, "received": received, "spent": spent, "answered": answered, "reads": reads,
             "wallet_balance_fen": sum(account["credits_posted"] - account["debits_posted"] for account in wallets)}
