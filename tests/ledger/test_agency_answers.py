@@ -78,6 +78,16 @@ def ask(network: Network, source, agency_query: AgencyQuery, now_ms: int | None 
     return answer_query(network.state, source, agency_query, agency="hrss", now_ms=now_ms or network.time_ms)
 
 
+def collect_refusals(network: Network, source, refusals: dict[str, AgencyQuery]) -> dict[str, str]:
+    """Each query's reason for being refused (each must be refused)."""
+    reasons = {}
+    for name, refused in refusals.items():
+        with pytest.raises(QueryRefused) as caught:
+            ask(network, source, refused)
+        reasons[name] = str(caught.value)
+    return reasons
+
+
 def test_answers_sum_per_person_and_minimise(network: Network, tmp_path) -> None:
     authorise(network)
     csv_path = tmp_path / "wages.csv"
@@ -157,11 +167,7 @@ def test_queries_outside_the_terms_are_refused(network: Network) -> None:
         "bad bracket": query(network, Question("monthly_wages_fen", "bracket", edges=(5, 1))),
         "twice": query(network, Question("monthly_wages_fen", "below", threshold=1), Question("monthly_wages_fen")),
     }
-    reasons = {}
-    for name, refused in refusals.items():
-        with pytest.raises(QueryRefused) as caught:
-            ask(network, source, refused)
-        reasons[name] = str(caught.value)
+    reasons = collect_refusals(network, source, refusals)
     assert "not a member" in reasons["stranger"] and "no predicate" in reasons["predicate on text"]
     assert "another organisation" in reasons["other requester"] and "increasing edges" in reasons["bad bracket"]
     assert "twice" in reasons["twice"] and "sharing request" in reasons["unknown request"]
@@ -275,11 +281,7 @@ def test_a_discovery_request_is_answered_about_a_household_in_brackets_only(netw
         "not a member": discovery_query(network, persons=(ALICE, STRANGER)),
         "a household on a means-test request": query(network, household="a" * 64),
     }
-    reasons = {}
-    for name, refused in refusals.items():
-        with pytest.raises(QueryRefused) as caught:
-            ask(network, source, refused)
-        reasons[name] = str(caught.value)
+    reasons = collect_refusals(network, source, refusals)
     assert "never with figures" in reasons["a figure"] and "never with figures" in reasons["a chosen threshold"]
     assert "coarse" in reasons["fine brackets"] and "coarse" in reasons["close edges"]
     assert "registered household" in reasons["no household"] and "registered household" in reasons["unknown household"]

@@ -24,6 +24,7 @@ from reliefledger.interop.envelope import format_time
 from reliefledger.interop.exchange import Accepted, EvidenceUnavailable, Operation, Refusal, answer_bare, receive, unavailable
 from reliefledger.interop.registry_search import NATIONAL_ID_TYPES, SearchRefused, is_beneficiary, search_registry
 from reliefledger.interop.social_registry import LAST_HEIGHT, SocialRegistry
+from reliefledger.interop.specs import describe_operation
 
 EVENT_TYPES = ("enrollement", "enrollement_status_change")
 PSEUDONYM = re.compile(r"[0-9a-f]{64}")
@@ -60,7 +61,8 @@ class BeneficiaryRegistry(SocialRegistry):
                 return await self._answer_enrolled(outcome)
             except EvidenceUnavailable:
                 return unavailable(self.context, ENROLLED)
-        router.add_api_route(ENROLLED.path, enrolled, methods=["POST"], summary=f"{self.title} {ENROLLED.path}: is a person or household enrolled")
+        router.add_api_route(ENROLLED.path, enrolled, methods=["POST"], summary=f"{self.title} {ENROLLED.path}: is a person or household enrolled",
+                             description=describe_operation(self.spec, ENROLLED.path))
 
     async def _answer_enrolled(self, accepted: Accepted) -> Response:
         message = accepted.message

@@ -96,16 +96,14 @@ async def read_body(request: Request, *, multipart: bool = True) -> ReadBody:
     request._body = data  # Starlette reads the form from the body already read
     if media_type == "application/json":
         return ReadBody(parse_json(data), media_type)
-    if media_type == "multipart/form-data" and multipart:
-        try:
-            form = await request.form()
-        except Exception as error:  # python-multipart's errors are several types; any of them is a bad form
-            raise BodyError(400, f"the multipart form cannot be read: {error}") from None
-        value: dict[str, Any] = {}
-        for name, item in form.multi_items():
-            value[name] = (await item.read()) if hasattr(item, "read") else item
-        return ReadBody(value, media_type)
-    raise AssertionError("unreachable: the media type was checked above")
+    try:  # the multipart form
+        form = await request.form()
+    except Exception as error:  # python-multipart's errors are several types; any of them is a bad form
+        raise BodyError(400, f"the multipart form cannot be read: {error}") from None
+    value: dict[str, Any] = {}
+    for name, item in form.multi_items():
+        value[name] = (await item.read()) if hasattr(item, "read") else item
+    return ReadBody(value, media_type)
 
 
 def build_ack(status: str, correlation_id: str, time_ms: int, error: tuple[str, str] | None = None) -> dict[str, Any]:

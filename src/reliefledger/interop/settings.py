@@ -54,7 +54,12 @@ class Client:
 
     def is_secret(self, secret: str) -> bool:
         """True when ``secret`` is this client's (compared in constant time)."""
-        return hmac.compare_digest(hash_secret(secret, bytes.fromhex(self.secret_hash.split("$")[1])), self.secret_hash)
+        return matches_secret(self.secret_hash, secret)
+
+
+def matches_secret(stored: str, secret: str) -> bool:
+    """Whether ``secret`` hashes to ``stored`` (``scrypt$<salt>$<hash>``), compared in constant time."""
+    return hmac.compare_digest(hash_secret(secret, bytes.fromhex(stored.split("$")[1])), stored)
 
 
 UNKNOWN_CLIENT_HASH = "scrypt$" + "00" * 16 + "$" + "00" * 32

@@ -24,6 +24,7 @@ from reliefledger.interop.envelope import build_callback_header, build_request_h
 from reliefledger.interop.exchange import (Accepted, EvidenceUnavailable, ExchangeContext, Operation, acknowledge, answer_sync, receive, send_callback, spawn,
                                            unavailable)
 from reliefledger.interop.registry_search import LedgerReader, SearchRefused, build_group_record, compile_filter, resolve_identifier_filter, search_registry
+from reliefledger.interop.specs import describe_operation
 
 logger = logging.getLogger(__name__)
 BASE_PATH = "/dci/social"
@@ -67,7 +68,8 @@ class SocialRegistry:
         handlers = {"search": self._search, "sync_search": self._sync_search, "subscribe": self._subscribe, "unsubscribe": self._unsubscribe,
                     "status": self._status, "sync_status": self._sync_status}
         for name, operation in operations.items():
-            router.add_api_route(operation.path, self._endpoint(operation, handlers[name]), methods=["POST"], summary=f"{self.title} {operation.path}")
+            router.add_api_route(operation.path, self._endpoint(operation, handlers[name]), methods=["POST"], summary=f"{self.title} {operation.path}",
+                                 description=describe_operation(self.spec, operation.path))
         self.add_routes(router)
         app.include_router(router)
 

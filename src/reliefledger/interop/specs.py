@@ -139,3 +139,11 @@ def _has_overlapping_branches(branches: Any) -> bool:
     references = [branch.get("$ref", "") for branch in branches if isinstance(branch, dict)]
     plain_strings = sum(reference.endswith(("TransactionId", "/transaction_id", "/correlation_id")) for reference in references)
     return ("integer" in types and "number" in types) or plain_strings >= 2
+
+
+def describe_operation(name: str, path: str) -> str:
+    """What the node's own API description says of an operation it serves from a specification:
+    where its bodies are defined (this API's generated description does not repeat them)."""
+    return (f"Request and response bodies as `POST {path}` of `{SPEC_FILES[name]}` (shipped in `reliefledger/data/standards/dci/`, "
+            "mended as docs/interop.md lists): an envelope `{signature, header, message}` with `Authorization: Bearer <token>` "
+            "from `POST /oauth2/client/token`. The body is checked against that specification, not against a schema here.")

@@ -1,14 +1,13 @@
 """OAuth2 client-credentials tokens (DCI authz_core): a partner trades its id and secret for a
 short-lived bearer token, a JWT we sign with our interop key (EdDSA) and check on every call."""
 
-import hmac
 import secrets
 from dataclasses import dataclass
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from reliefledger.interop.settings import UNKNOWN_CLIENT_HASH, Client, InteropSettings, hash_secret
+from reliefledger.interop.settings import UNKNOWN_CLIENT_HASH, Client, InteropSettings, matches_secret
 
 
 class TokenError(Exception):
@@ -31,8 +30,7 @@ def is_client_secret(settings: InteropSettings, client_id: str, client_secret: s
     """Whether the secret is the client's; as slow for an unknown client as for a wrong secret
     (scrypt: run it off the event loop)."""
     client = settings.clients.get(client_id)
-    stored = client.secret_hash if client is not None else UNKNOWN_CLIENT_HASH
-    matches = hmac.compare_digest(hash_secret(client_secret, bytes.fromhex(stored.split("$")[1])), stored)
+    matches = matches_secret(client.secret_hash if client is not None else UNKNOWN_CLIENT_HASH, client_secret)
     return client is not None and matches
 
 
