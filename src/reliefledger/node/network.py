@@ -63,12 +63,27 @@ class NetworkPlan:
 
 def find_free_base_port(width: int, count: int) -> int:
     """A base port P such that P..P+count-1, and the same shifted by ``width`` and ``2 * width``,
-    are all free on 127.0.0.1 (a server takes client, route and monitoring ports ``width`` apart)."""
+    are all free on 127.0.0.1 (a server takes client, route and monitoring ports ``width`` apart).
+
+    The range lies below the kernel's ephemeral ports: a port free when checked there can be taken
+    a moment later by any outgoing connection (the servers' routes, the peers' own clients), and the
+    process meant to listen on it would then fail to start."""
+    ceiling = min(40000, read_ephemeral_floor()) - 2 * width - count
+    if ceiling <= 10000:
+        raise NetworkError("no room for a range of ports below the ephemeral ports (net.ipv4.ip_local_port_range)")
     for _ in range(200):
-        base = random.randrange(20000, 40000 - 3 * width)
+        base = random.randrange(10000, ceiling)
         if all(_is_free(base + offset * width + index) for offset in range(3) for index in range(count)):
             return base
     raise NetworkError("no free range of ports on 127.0.0.1")
+
+
+def read_ephemeral_floor() -> int:
+    """The lowest port the kernel hands to outgoing connections (32768 where it cannot be read)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def _is_free(port: int) -> bool:
@@ -163,12 +178,14 @@ def start_process(command: list[str], log_path: Path) -> subprocess.Popen:
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
 
-def wait_until(check: Callable[[], bool], what: str, process: subprocess.Popen | None = None, timeout_s: float = READY_TIMEOUT_S) -> None:
-    """Poll ``check`` until true; a clear error if the process exits or time runs out."""
+def wait_until(check: Callable[[], bool], what: str, process: subprocess.Popen | None = None, timeout_s: float = READY_TIMEOUT_S,
+               log_path: Path | None = None) -> None:
+    """Poll ``check`` until true; a clear error if the process exits or time runs out (with the
+    end of its log, which says why)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise NetworkError(f"{what} exited with code {process.returncode}")
+            raise NetworkError(f"{what} exited with code {process.returncode}{read_log_tail(log_path)}")
         try:
             if check():
                 return
@@ -176,6 +193,14 @@ def wait_until(check: Callable[[], bool], what: str, process: subprocess.Popen |
             pass
         time.sleep(0.1)
     raise NetworkError(f"{what} was not ready within {timeout_s:.0f} s")
+
+
+def read_log_tail(log_path: Path | None, lines: int = 12) -> str:
+    """The last lines of a process's log, as a suffix for an error message ('' when there is none)."""
+    if log_path is None or not log_path.exists():
+        return ""
+    tail = log_path.read_text(errors="replace").splitlines()[-lines:]
+    return f"; the end of {log_path}:\n" + "\n".join(tail) if tail else ""
 
 
 def is_http_ok(url: str) -> bool:
@@ -187,17 +212,20 @@ def start_server(root: Path, plan: NetworkPlan, index: int) -> dict[str, Any]:
     """Start server ``index`` from its configuration; answer its record for ``network.json``."""
     config = write_server_config(root, plan, index)
     command = [str(find_server_binary()), "-c", str(config)]
-    process = start_process(command, root / "nats" / f"n{index}" / "server.log")
-    return {"name": f"n{index}", "pid": process.pid, "command": command, "url": get_server_urls(plan)[index],
+    log_path = root / "nats" / f"n{index}" / "server.log"
+    process = start_process(command, log_path)
+    return {"name": f"n{index}", "pid": process.pid, "command": command, "url": get_server_urls(plan)[index], "log": str(log_path),
             "monitor": f"http://127.0.0.1:{plan.client_port + 4000 + index}", "process": process}
 
 
 def start_peer(folder: ChainDirectory) -> dict[str, Any]:
     """Start ``reliefledger node`` on a peer folder; answer its record."""
     command = [sys.executable, "-m", "reliefledger.cli", "node", str(folder.root)]
-    process = start_process(command, folder.root / "node.log")
+    log_path = folder.root / "node.log"
+    process = start_process(command, log_path)
     settings = folder.read_settings()
-    return {"name": folder.root.name, "pid": process.pid, "command": command, "url": f"http://{settings.host}:{settings.port}", "process": process}
+    return {"name": folder.root.name, "pid": process.pid, "command": command, "url": f"http://{settings.host}:{settings.port}", "log": str(log_path),
+            "process": process}
 
 
 def bring_up(root: Path, plan: NetworkPlan, report: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
@@ -213,12 +241,13 @@ def bring_up(root: Path, plan: NetworkPlan, report: Callable[[str], None] = lamb
         servers = [start_server(root, plan, index) for index in range(plan.servers)]
         started.extend(servers)
         for server in servers:
-            wait_until(lambda server=server: is_http_ok(f"{server['monitor']}/healthz"), f"nats server {server['name']}", server["process"])
+            wait_until(lambda server=server: is_http_ok(f"{server['monitor']}/healthz"), f"nats server {server['name']}", server["process"],
+                       log_path=Path(server["log"]))
             report(f"server {server['name']} at {server['url']}")
         peers = [start_peer(folder) for folder in folders]
         started.extend(peers)
         for peer in peers:
-            wait_until(lambda peer=peer: is_http_ok(f"{peer['url']}/v1/status"), f"peer {peer['name']}", peer["process"])
+            wait_until(lambda peer=peer: is_http_ok(f"{peer['url']}/v1/status"), f"peer {peer['name']}", peer["process"], log_path=Path(peer["log"]))
             report(f"peer {peer['name']} at {peer['url']}")
     except BaseException:
         stop_processes(started)
