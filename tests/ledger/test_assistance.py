@@ -12,7 +12,7 @@ import pytest
 
 from helpers import CHAIN_ID, ORDERER_SEED, Network, build_organisation_spec
 from reliefledger.ledger.chain import compute_genesis_state
-from reliefledger.ledger.contracts.assistance import get_case_key, get_overdue_steps
+from reliefledger.ledger.contracts.assistance import get_case_key, get_overdue_steps, is_payment_held
 from reliefledger.ledger.genesis import parse_genesis
 from reliefledger.ledger.policy import HouseholdFacts, compute_facts_digest, evaluate_eligibility
 from reliefledger.ledger.results import ResultCode
@@ -301,3 +301,40 @@ def test_review_is_due_after_twelve_months_or_six_when_income_is_unstable(county
     assert get_overdue_steps(changed, changed["enrolment"]["next_review_ms"] + 1) == ["review"]
     bad_flag, _ = means_test(county, "a1.dibao", facts(150_000), income_unstable="sometimes")
     assert county.run_one(bad_flag) is ResultCode.INVALID_ARGUMENTS
+
+
+def test_an_opened_review_is_due_now_holds_payments_and_a_review_that_keeps_the_amount_concludes_it(county: Network) -> None:
+    enrol(county)
+    enrolled = case(county, "a1.dibao")
+    open_review = lambda signer, **args: step(county, signer, "open_review", case_id="a1.dibao", **args)  # noqa: E731
+    assert county.run(open_review(CASEWORKER, reason="Death", hold_payments=True), open_review(CASEWORKER, reason="birth_registered", hold_payments="yes"),
+                      open_review(OTHER_CASEWORKER, reason="birth_registered", hold_payments=False),
+                      open_review(CASEWORKER, reason="birth_registered")) == [ResultCode.INVALID_ARGUMENTS, ResultCode.INVALID_ARGUMENTS,
+                                                                             ResultCode.NOT_AUTHORISED, ResultCode.INVALID_ARGUMENTS]
+    assert county.run_one(open_review(CASEWORKER, reason="death_registered", hold_payments=True)) is OK
+    assert county.run_one(open_review(APPROVER, reason="birth_registered", hold_payments=False)) is OK  # the reasons add up; the hold stays
+    held = case(county, "a1.dibao")
+    assert is_payment_held(held) and [item["reason"] for item in held["open_review"]["reasons"]] == ["death_registered", "birth_registered"]
+    assert held["deadlines"]["review"] <= held["open_review"]["opened_ms"] < enrolled["enrolment"]["next_review_ms"]
+    assert get_overdue_steps(held, held["open_review"]["opened_ms"] + 1) == ["review"]
+    # The review assessed the amount already paid: "keep" concludes it and releases the hold.
+    review, result = means_test(county, "a1.dibao", facts(100_000))  # the income it was enrolled with
+    assert county.run_one(review) is OK and result.monthly_benefit_fen == enrolled["enrolment"]["monthly_benefit_fen"]
+    change = lambda kind: step(county, APPROVER, "change_benefit", case_id="a1.dibao", change=kind, monthly_benefit_fen=result.monthly_benefit_fen,  # noqa: E731
+                               reasons=["household_changed"])
+    assert county.run(change("increase"), change("decrease")) == [ResultCode.INVALID_ARGUMENTS] * 2
+    assert county.run_one(change("keep")) is OK
+    concluded = case(county, "a1.dibao")
+    assert concluded["open_review"] is None and not is_payment_held(concluded) and concluded["changes"][-1]["change"] == "keep"
+    assert concluded["deadlines"]["review"] == concluded["enrolment"]["next_review_ms"] > held["open_review"]["opened_ms"]
+    assert county.run_one(open_review(CASEWORKER, reason="moved", hold_payments=False)) is OK
+    assert not is_payment_held(case(county, "a1.dibao"))
+    assert county.run_one(step(county, APPROVER, "exit_case", case_id="a1.dibao", reasons=["moved_away"])) is OK
+    assert case(county, "a1.dibao")["open_review"] is None
+    assert county.run_one(open_review(CASEWORKER, reason="death_registered", hold_payments=True)) is ResultCode.WRONG_CASE_STATE
+
+
+def test_a_case_that_never_had_a_review_opened_is_stored_as_before(county: Network) -> None:
+    enrol(county)
+    assert county.run_one(step(county, APPROVER, "exit_case", case_id="a1.dibao", reasons=["moved_away"])) is OK
+    assert "open_review" not in case(county, "a1.dibao")

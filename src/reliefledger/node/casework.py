@@ -224,6 +224,9 @@ class Casework:
     async def change_benefit(self, actor: StaffMember, case_id: str, *, change: str, monthly_benefit_fen: int, reasons: list[str]) -> dict[str, Any]:
         return await self._step(actor, "change_benefit", case_id, change=change, monthly_benefit_fen=monthly_benefit_fen, reasons=reasons)
 
+    async def open_review(self, actor: StaffMember, case_id: str, *, reason: str, hold_payments: bool) -> dict[str, Any]:
+        return await self._step(actor, "open_review", case_id, reason=reason, hold_payments=hold_payments)
+
     async def exit_case(self, actor: StaffMember, case_id: str, *, reasons: list[str]) -> dict[str, Any]:
         return await self._step(actor, "exit_case", case_id, reasons=reasons)
 

@@ -80,7 +80,7 @@ class DecisionIn(Strict):
 
 
 class BenefitChangeIn(Strict):
-    change: Literal["increase", "decrease", "stop"]
+    change: Literal["increase", "decrease", "stop", "keep"]
     monthly_benefit_fen: int = Field(ge=0)
     reasons: list[str] = Field(min_length=1, max_length=16)
 
@@ -106,6 +106,11 @@ class MergeIn(Strict):
 
 class HeadIn(Strict):
     person: str = Field(pattern=PSEUDONYM)
+
+
+class ReviewIn(Strict):
+    reason: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    hold_payments: bool = False
 
 
 class ExitIn(Strict):
@@ -302,9 +307,16 @@ def create_casework_router(casework: Casework, staff: StaffDirectory, means_test
 
     @router.post("/cases/{case_id}/benefit-changes")
     async def change_benefit(case_id: str, body: BenefitChangeIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
-        """Increase, decrease or stop after a periodic review."""
+        """Increase, decrease, stop or keep the amount after a review."""
         casework.require_case_in_region(actor, case_id)
         return await casework.change_benefit(actor, case_id, change=body.change, monthly_benefit_fen=body.monthly_benefit_fen, reasons=body.reasons)
+
+    @router.post("/cases/{case_id}/review")
+    async def open_review(case_id: str, body: ReviewIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:
+        """The household changed: the review is due now (and, with ``hold_payments``, nothing is
+        paid until it is concluded)."""
+        casework.require_case_in_region(actor, case_id)
+        return await casework.open_review(actor, case_id, reason=body.reason, hold_payments=body.hold_payments)
 
     @router.post("/cases/{case_id}/exit")
     async def exit_case(case_id: str, body: ExitIn, actor: StaffMember = Depends(authenticate)) -> dict[str, Any]:

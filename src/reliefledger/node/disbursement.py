@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from reliefledger.ledger.contracts.assistance import is_payment_held
 from reliefledger.ledger.contracts.earmarks import UNCONDITIONAL_TIER
 from reliefledger.ledger.contracts.money import MONTH_PATTERN, get_account_key, get_transfer_key
 from reliefledger.ledger.contracts.policy_packs import get_current_pack, get_pack
@@ -187,6 +188,10 @@ def plan_payments(node: Node, settings: RunSettings) -> tuple[list[Payment], Run
         month, amount = due
         report.cases += 1
         report.entitled_fen += amount
+        if is_payment_held(case):
+            report.not_paid.append({"case_id": case["id"], "amount_fen": amount, "reason": "held until its review is concluded ("
+                                    + ", ".join(item["reason"] for item in case["open_review"]["reasons"]) + ")"})
+            continue
         base = f"{settings.programme}.{month}.{case['id']}"
         if any(node.store.get(get_transfer_key(f"{base}.{rail}")) is not None for rail in RAILS):
             report.already_paid += 1  # a case's legs go in one transaction: either all of them were made or none

@@ -40,7 +40,8 @@ from reliefledger.ledger.working_days import add_working_days, compute_civil_fro
 
 CHANNELS = ("in_person", "proxy", "online")
 OUTCOMES = ("approve", "refuse")
-CHANGES = ("increase", "decrease", "stop")
+CHANGES = ("increase", "decrease", "stop", "keep")
+"""What a review concludes: ``keep`` when it assessed the amount already paid."""
 REASON_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MONTH_MS = 30 * 86_400_000
 """A review interval month, for scheduling: reviews are due by elapsed time, not calendar months."""
@@ -236,26 +237,62 @@ def process_change_benefit(context: TransactionContext, args: dict[str, Any]) ->
     if amount != review["monthly_benefit_fen"]:
         raise Rejection(ResultCode.AMOUNT_MISMATCH, f"the review assessed {review['monthly_benefit_fen']} fen a month")
     current = case["enrolment"]["monthly_benefit_fen"]
-    expected = "stop" if not review["eligible"] else "increase" if amount > current else "decrease" if amount < current else None
+    expected = "stop" if not review["eligible"] else "increase" if amount > current else "decrease" if amount < current else "keep"
     if change != expected:
-        raise Rejection(ResultCode.INVALID_ARGUMENTS, f"the review calls for {expected or 'no change'}, not {change}")
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, f"the review calls for {expected}, not {change}")
     now = context.environment.time_ms
     history = [*case["changes"], {"change": change, "monthly_benefit_fen": amount, "reasons": reasons, "time_ms": now}]
     if change == "stop":
-        _put_case(context, case, changes=history, review_assessment=None, status="stopped")
+        _put_case(context, case, changes=history, review_assessment=None, status="stopped", **_close_review(case))
         _close_open_case(context, case)
         return
     pack = get_pack(context.state, review["pack_version"])
     programme = get_programme(pack, case["programme"])
     enrolment = {**case["enrolment"], "monthly_benefit_fen": amount, "next_review_ms": now + _get_review_months(programme, review) * MONTH_MS}
-    _put_case(context, case, changes=history, enrolment=enrolment, review_assessment=None, deadlines={**case["deadlines"], "review": enrolment["next_review_ms"]})
+    _put_case(context, case, changes=history, enrolment=enrolment, review_assessment=None, deadlines={**case["deadlines"], "review": enrolment["next_review_ms"]},
+              **_close_review(case))
+
+
+def process_open_review(context: TransactionContext, args: dict[str, Any]) -> None:
+    """The household changed (a death or a birth registered): its review is due now, and with
+    ``hold_payments`` nothing more is paid until the review is concluded (``change_benefit``,
+    ``exit_case``). Opened again before that, the reasons add up and a hold stays."""
+    require_fields(args, {"case_id", "reason", "hold_payments"})
+    case = _require_case(context, args, (CASEWORKER, APPROVER), ("enrolled",))
+    reason = require_string(args, "reason", REASON_PATTERN)
+    hold = args["hold_payments"]
+    if type(hold) is not bool:
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, "hold_payments is true or false")
+    now = context.environment.time_ms
+    previous = case.get("open_review") or {"hold_payments": False, "opened_ms": now, "reasons": []}
+    if len(previous["reasons"]) >= REVIEW_REASONS_MAX:
+        raise Rejection(ResultCode.INVALID_ARGUMENTS, f"a review is opened for at most {REVIEW_REASONS_MAX} reasons")
+    review = {"hold_payments": previous["hold_payments"] or hold, "opened_ms": previous["opened_ms"],
+              "reasons": [*previous["reasons"], {"reason": reason, "time_ms": now, "transaction": context.envelope.id.hex()}]}
+    _put_case(context, case, open_review=review, deadlines={**case["deadlines"], "review": min(now, case["deadlines"]["review"] or now)})
+
+
+REVIEW_REASONS_MAX = 16
+"""Reasons one open review gathers (a household's deaths and births before it is concluded)."""
+
+
+def is_payment_held(case: dict[str, Any]) -> bool:
+    """True while a review opened with a hold is not concluded: the case is not paid."""
+    return bool((case.get("open_review") or {}).get("hold_payments"))
+
+
+def _close_review(case: dict[str, Any]) -> dict[str, Any]:
+    """The change that concludes an open review (none on a case that never had one: its stored
+    form, and so every state digest, stays as it was)."""
+    return {"open_review": None} if "open_review" in case else {}
 
 
 def process_exit_case(context: TransactionContext, args: dict[str, Any]) -> None:
     """An enrolled household leaves the programme (moved away, no longer needs it...)."""
     require_fields(args, {"case_id", "reasons"})
     case = _require_case(context, args, (APPROVER,), ("enrolled",))
-    _put_case(context, case, exit={"reasons": _require_reasons(args, allow_empty=False), "time_ms": context.environment.time_ms}, status="exited")
+    _put_case(context, case, exit={"reasons": _require_reasons(args, allow_empty=False), "time_ms": context.environment.time_ms}, status="exited",
+              **_close_review(case))
     _close_open_case(context, case)
 
 
@@ -268,7 +305,8 @@ def process_record_fraud(context: TransactionContext, args: dict[str, Any]) -> N
     if fine < amount:
         raise Rejection(ResultCode.INVALID_ARGUMENTS, "the fine is one to three times the amount")
     recovery = {"amount_fen": amount, "evidence_commitment": require_string(args, "evidence_commitment", DIGEST_PATTERN), "fine_fen": fine, "time_ms": context.environment.time_ms}
-    _put_case(context, case, recoveries=[*case["recoveries"], recovery], status="stopped" if case["status"] == "enrolled" else case["status"])
+    _put_case(context, case, recoveries=[*case["recoveries"], recovery], status="stopped" if case["status"] == "enrolled" else case["status"],
+              **_close_review(case))
     _close_open_case(context, case)
 
 
@@ -305,6 +343,7 @@ ACTIONS: dict[str, Callable[[TransactionContext, dict[str, Any]], None]] = {
     "issue_refusal_notice": process_issue_refusal_notice,
     "change_benefit": process_change_benefit,
     "exit_case": process_exit_case,
+    "open_review": process_open_review,
     "record_fraud": process_record_fraud,
     "pay_first": process_pay_first,
 }

@@ -12,7 +12,7 @@ as its reference and credits an earmarked account, whoever signs it.
 from typing import Any
 
 from reliefledger.ledger import limits
-from reliefledger.ledger.contracts.assistance import get_case_key
+from reliefledger.ledger.contracts.assistance import get_case_key, is_payment_held
 from reliefledger.ledger.contracts.arguments import require_fields, require_integer, require_string
 from reliefledger.ledger.contracts.context import TransactionContext
 from reliefledger.ledger.contracts.money_keys import get_account_key
@@ -69,3 +69,11 @@ def check_unconditional(state: Any, credit: dict[str, Any], reference: str | Non
         return
     if get_programme(get_pack(state, case["pack_version"]), case["programme"]).tier == UNCONDITIONAL_TIER:
         raise Rejection(ResultCode.UNCONDITIONAL_CASH, f"{case['programme']} is unconditional cash and is never paid into an earmarked account")
+
+
+def check_not_held(state: Any, reference: str | None) -> None:
+    """Refuse a payment of a case whose review holds its payments (a death was registered): no
+    run, ours or an external system's, pays it until the review is concluded."""
+    case = None if reference is None else state.get(get_case_key(reference))
+    if case is not None and is_payment_held(case):
+        raise Rejection(ResultCode.PAYMENT_HELD, f"the payments of case {reference} are held until its review is concluded")

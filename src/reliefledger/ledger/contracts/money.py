@@ -35,7 +35,7 @@ from reliefledger.ledger import limits
 from reliefledger.ledger.contracts.arguments import require_choice, require_fields, require_integer, require_string
 from reliefledger.ledger.contracts.authorisation import ADMIN, FINANCE_OFFICER, require_role_in_region
 from reliefledger.ledger.contracts.context import TransactionContext
-from reliefledger.ledger.contracts.earmarks import check_earmarked_payment, check_unconditional, require_earmark
+from reliefledger.ledger.contracts.earmarks import check_earmarked_payment, check_not_held, check_unconditional, require_earmark
 from reliefledger.ledger.contracts.money_expiry import schedule_expiry, take_due_expiries
 from reliefledger.ledger.contracts.money_keys import get_account_key, get_holder_key, get_totals_key, get_transfer_key
 from reliefledger.ledger.contracts.registry import DIGEST_PATTERN
@@ -143,6 +143,7 @@ def _create_transfer(context: TransactionContext, args: dict[str, Any]) -> str:
     debit, credit = _require_accounts(context, args)
     check_earmarked_payment(debit, credit, context.environment.time_ms)
     check_unconditional(context.state, credit, reference)
+    check_not_held(context.state, reference)
     amount = require_integer(args, "amount", 1, limits.INTEGER_ABSOLUTE_MAX)
     pending = flags == ["pending"]
     timeout_ms = require_integer(args, "timeout_ms", 0, limits.VALIDITY_MS_MAX * 52) if pending and "timeout_ms" in args else 0
