@@ -11,20 +11,31 @@ from typing import Any, Awaitable, Callable
 import httpx
 from fastapi import FastAPI
 
-from interop_support import Partner, SpecChecker
+from interop_support import Partner, SpecChecker, free_port
 from reliefledger.interop.service import Registries, open_interop
-from reliefledger.interop.settings import write_client
+from reliefledger.interop.settings import write_civil_registration, write_client
 from reliefledger.node.casework import Casework
 from reliefledger.node.desk import admit_staff, open_desk
-from reliefledger.node.directory import initialise_directory
+from reliefledger.node.directory import ChainDirectory, initialise_directory
 from reliefledger.node.peer import Node
 from reliefledger.node.runtime import open_node, read_clock_ms, start_server
 from reliefledger.node.settings import NodeSettings
 from reliefledger.node.staff import StaffDirectory
 from reliefledger.sim import generate_population
 from reliefledger.sim.agency_records import AGENCY_RESOURCES
+from reliefledger.sim.civil_registry import CivilRegistryService, Subscriber
 from reliefledger.sim.data_sharing import prepare_city, write_agency_data
 from reliefledger.sim.records import Population
+
+@dataclass
+class ShiftedClock:
+    """The clock of a world: real time plus an offset a test moves forward (a notice's seven days)."""
+
+    offset_ms: int = 0
+
+    def __call__(self) -> int:
+        return read_clock_ms() + self.offset_ms
+
 
 FIELDS = ["household_id", "region", "status", "members_count", "programmes", "person_id", "alive"]
 """What the test partner is onboarded for: not the head's pseudonym, not whether a death is recorded."""
@@ -47,6 +58,8 @@ class World:
     root: Path
     ibr: SpecChecker
     ibr_partner_side: SpecChecker
+    clock: ShiftedClock
+    crvs: CivilRegistryService | None = None
 
     async def token(self, scope: str | None = None, secret: str | None = None) -> httpx.Response:
         form = {"grant_type": "client_credentials", "client_id": "spmis", "client_secret": secret or self.secret, **({"scope": scope} if scope else {})}
@@ -65,38 +78,63 @@ class World:
         return response
 
 
-async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]], households: int = 24) -> Any:
-    """Build the world, run ``scenario`` in it, tear it down; answer what the scenario answers."""
+async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]], households: int = 24, *, civil_registry: bool = False,
+                    prepare: Callable[[ChainDirectory, Node, Casework, Population, ShiftedClock], Awaitable[Any]] | None = None) -> Any:
+    """Build the world, run ``scenario`` in it, tear it down; answer what the scenario answers.
+    ``prepare`` runs on the city before the standards are served (it may move the clock);
+    ``civil_registry`` adds the simulated civil registry, onboarded and named in interop.toml."""
     population = generate_population(seed=31, households=households)
     directory = initialise_directory(tmp_path / "chain", suite_name="ed25519-sha256", organisation_ids=["civil-affairs", *AGENCY_RESOURCES], region="110000",
                                      chain_id="interop", time_ms=read_clock_ms() - 60_000, settings=NodeSettings(block_wait_ms_max=2))
     write_agency_data(population, directory.root, agency_urls="http://127.0.0.1:1")
-    partner = Partner()
-    async with open_node(directory) as node, httpx.AsyncClient(timeout=20.0) as http:
-        with open_desk(directory, node, directory.read_settings(), clock_ms=read_clock_ms) as casework:
+    partner, clock = Partner(), ShiftedClock()
+    async with open_node(directory, clock_ms=clock) as node, httpx.AsyncClient(timeout=20.0) as http:
+        with open_desk(directory, node, directory.read_settings(), clock_ms=clock) as casework:
             await prepare_city(directory, node, casework, population, applies=lambda index, household: index % 2 == 0)
             await admit_staff(directory, node, organisation="civil-affairs", label="interop", roles=["data_officer"], region="110000")
+            if prepare is not None:
+                await prepare(directory, node, casework, population, clock)
+            servers = []
             partner_server, partner_task = await start_server(partner.build_app(), host="127.0.0.1", port=0)
+            servers.append((partner_server, partner_task))
             partner_port = partner_server.servers[0].sockets[0].getsockname()[1]  # port 0: the system chose one
             partner.base_url = f"http://127.0.0.1:{partner_port}"
             secret = write_client(directory.root, client_id="spmis", sender_id=partner.sender_id, callback_uri=f"{partner.base_url}/dci",
                                   scopes=["registry.search", "registry.subscribe", "registry.txn-status", "registry.enrolled"], fields=FIELDS,
                                   jwks_uri=f"{partner.base_url}/.well-known/jwks.json", callback_token="partner-issued-token", node_sender_id="reliefledger.test")
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            crvs, registrar = None, None
+            if civil_registry:
+                crvs = CivilRegistryService(clock_ms=clock)
+                crvs_server, crvs_task = await start_server(crvs.build_app(), host="127.0.0.1", port=0)
+                servers.append((crvs_server, crvs_task))
+                crvs_url = f"http://127.0.0.1:{crvs_server.servers[0].sockets[0].getsockname()[1]}"
+                crvs_secret = write_client(directory.root, client_id="crvs", sender_id=crvs.sender_id, callback_uri=crvs_url, scopes=["crvs.notify"], fields=[],
+                                           jwks_uri=f"{crvs_url}/.well-known/jwks.json", callback_token=crvs.issued_token)
+                write_civil_registration(directory.root, client_id="crvs", registrar="registrar", public_uri=f"{url}/dci/crvs")
+                crvs.subscriber = Subscriber("reliefledger.test", f"{url}/.well-known/jwks.json", f"{url}/oauth2/client/token", "crvs", crvs_secret)
+                await admit_staff(directory, node, organisation="civil-affairs", label="registrar", roles=["caseworker"], region="110000")
+                registrar = StaffDirectory(directory).get("registrar")
             app = FastAPI()
-            async with open_interop(directory.root, casework, StaffDirectory(directory).get("interop"), app, notify_every_s=3600,
-                                    retry_delays_s=(0.05,)) as registries:
-                server, task = await start_server(app, host="127.0.0.1", port=0)
-                port = server.servers[0].sockets[0].getsockname()[1]
-                world = World(node, casework, population, partner, registries, http, f"http://127.0.0.1:{port}", secret, SpecChecker("social", "/dci/social"),
-                              SpecChecker("social", "/"), SpecChecker("authz", "/"), SpecChecker("jwks", "/"), directory.root,
-                              SpecChecker("ibr", "/dci/ibr"), SpecChecker("ibr", "/"))
-                try:
-                    return await scenario(world)
-                finally:
-                    for running, serving in ((server, task), (partner_server, partner_task)):
-                        running.should_exit = True
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await serving
+            try:
+                async with open_interop(directory.root, casework, StaffDirectory(directory).get("interop"), app, notify_every_s=3600,
+                                        retry_delays_s=(0.05,), registrar=registrar, subscribe_every_s=0.2) as registries:
+                    server, task = await start_server(app, host="127.0.0.1", port=port)
+                    servers.append((server, task))
+                    world = World(node, casework, population, partner, registries, http, url, secret, SpecChecker("social", "/dci/social"),
+                                  SpecChecker("social", "/"), SpecChecker("authz", "/"), SpecChecker("jwks", "/"), directory.root,
+                                  SpecChecker("ibr", "/dci/ibr"), SpecChecker("ibr", "/"), clock, crvs)
+                    try:
+                        return await scenario(world)
+                    finally:
+                        for running, serving in reversed(servers):
+                            running.should_exit = True
+                            with contextlib.suppress(asyncio.CancelledError):
+                                await serving
+            finally:
+                if crvs is not None:
+                    await crvs.close()
 
 
 def new_id() -> str:

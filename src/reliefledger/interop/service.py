@@ -1,5 +1,5 @@
 """Putting the interoperability service on a node's HTTP app: the token endpoint, our JWKS, the
-Social Registry, the notifier, and what they share.
+registries, their notifiers, the civil-registration client, and what they share.
 
 ``open_interop`` does nothing for a node without ``interop.toml``. Otherwise it adds
 ``POST /oauth2/client/token`` (authz_core: form fields ``grant_type=client_credentials``,
@@ -19,16 +19,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from reliefledger.interop.beneficiary_registry import BeneficiaryRegistry
+from reliefledger.interop.civil_registration import RESUBSCRIBE_AFTER_S, CivilRegistration
 from reliefledger.interop.envelope import http_error
 from reliefledger.interop.evidence import EvidenceLog, to_party
 from reliefledger.interop.exchange import ExchangeContext
 from reliefledger.interop.exchange_store import ExchangeStore
 from reliefledger.interop.partners import RETRY_DELAYS_S, Partners
 from reliefledger.interop.registry_search import LedgerReader
-from reliefledger.interop.settings import read_interop_settings
+from reliefledger.interop.settings import InteropSettingsError, read_interop_settings
 from reliefledger.interop.signatures import to_jwk
 from reliefledger.interop.social_registry import NOTIFY_EVERY_S, SocialRegistry
 from reliefledger.interop.tokens import TokenError, check_bearer, is_client_secret, issue_token
+from reliefledger.interop.vital_events import VitalEventLog
 from reliefledger.node.casework import Casework
 from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.staff import StaffDirectory, StaffMember
@@ -38,17 +40,20 @@ STORE_FILE = "interop.sqlite"
 
 @dataclass(frozen=True)
 class Registries:
-    """The registries a node serves."""
+    """The registries a node serves, and the civil registry it follows (when named)."""
 
     social: SocialRegistry
     beneficiary: BeneficiaryRegistry
+    civil: CivilRegistration | None = None
 
 
 @contextlib.asynccontextmanager
 async def open_interop(root: Path, casework: Casework, recorder: StaffMember, app: FastAPI, *, notify_every_s: float = NOTIFY_EVERY_S,
-                       http: httpx.AsyncClient | None = None, retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S) -> AsyncIterator[Registries | None]:
+                       http: httpx.AsyncClient | None = None, retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
+                       registrar: StaffMember | None = None, subscribe_every_s: float = RESUBSCRIBE_AFTER_S) -> AsyncIterator[Registries | None]:
     """Serve the standards on ``app`` while the block runs; answer the registries (None when the
-    node has no ``interop.toml``). ``recorder`` signs the evidence (a data officer)."""
+    node has no ``interop.toml``). ``recorder`` signs the evidence (a data officer); ``registrar``
+    applies the civil registry's births and deaths (needed when ``interop.toml`` names one)."""
     settings = read_interop_settings(root)
     if settings is None:
         yield None
@@ -61,18 +66,29 @@ async def open_interop(root: Path, casework: Casework, recorder: StaffMember, ap
     partners = Partners(settings, client, clock_s=lambda: clock_ms() // 1000, retry_delays_s=retry_delays_s)
     context = ExchangeContext(settings, partners, store, EvidenceLog(casework, recorder), clock_ms)
     reader = LedgerReader(node.store, node.suite, casework.network_key)
-    registries = Registries(SocialRegistry(context, reader, lambda: node.tip.height), BeneficiaryRegistry(context, reader, lambda: node.tip.height))
+    civil = None
+    vital_events = VitalEventLog(Path(root) / STORE_FILE)
+    if settings.civil_registration is not None:
+        if registrar is None:
+            raise InteropSettingsError("interop.toml names a civil registry but no registrar (a caseworker) is given to apply its events")
+        civil = CivilRegistration(context, casework, registrar, settings.civil_registration, vital_events)
+    registries = Registries(SocialRegistry(context, reader, lambda: node.tip.height), BeneficiaryRegistry(context, reader, lambda: node.tip.height), civil)
     mount_authorisation(app, context)
     registries.social.mount(app)
     registries.beneficiary.mount(app)
-    notifiers = [asyncio.get_running_loop().create_task(registry.run_notifier(notify_every_s)) for registry in (registries.social, registries.beneficiary)]
+    loop = asyncio.get_running_loop()
+    workers = [loop.create_task(registry.run_notifier(notify_every_s)) for registry in (registries.social, registries.beneficiary)]
+    if civil is not None:
+        civil.mount(app)
+        workers.append(loop.create_task(civil.run(subscribe_every_s)))
     try:
         yield registries
     finally:
-        for task in (*notifiers, *context.tasks):
+        for task in (*workers, *context.tasks):
             task.cancel()
-        await asyncio.gather(*notifiers, *context.tasks, return_exceptions=True)
+        await asyncio.gather(*workers, *context.tasks, return_exceptions=True)
         store.close()
+        vital_events.close()
         if own_http:
             await client.aclose()
 
@@ -128,7 +144,8 @@ def serve_standards(root: Path) -> Callable[[FastAPI, Any, Casework], contextlib
         if settings is None:
             yield
             return
-        recorder = StaffDirectory(ChainDirectory(root)).get(settings.recorder)
-        async with open_interop(root, casework, recorder, app):
+        staff = StaffDirectory(ChainDirectory(root))
+        registrar = staff.get(settings.civil_registration.registrar) if settings.civil_registration is not None else None
+        async with open_interop(root, casework, staff.get(settings.recorder), app, registrar=registrar):
             yield
     return opened

@@ -69,6 +69,20 @@ ID_PATTERN = re.compile(r"[\x21-\x7e]{1,128}")
 
 
 @dataclass(frozen=True)
+class CivilRegistrationSettings:
+    """The civil registry this node subscribes to (``[civil_registration]`` in ``interop.toml``)."""
+
+    client_id: str
+    """The onboarded client that is the civil registry: scope ``crvs.notify``, its base URI as
+    ``callback_uri`` (where our subscriptions go) and the token it issued us as ``callback_token``."""
+    registrar: str
+    """The label of the staff member (a caseworker of the region) who records the births and deaths
+    and opens the reviews."""
+    public_uri: str
+    """Where the civil registry reaches this node's callbacks (``…/registry/notify`` is appended)."""
+
+
+@dataclass(frozen=True)
 class InteropSettings:
     """This node's side of the exchanges."""
 
@@ -78,6 +92,7 @@ class InteropSettings:
     token_lifetime_s: int = 3600
     recorder: str = "interop"
     """The label of the staff member (a data officer) whose key records the evidence."""
+    civil_registration: CivilRegistrationSettings | None = None
 
     def find_by_sender(self, sender_id: str) -> Client | None:
         """The client whose messages carry ``sender_id``."""
@@ -112,11 +127,49 @@ def read_interop_settings(root: Path) -> InteropSettings | None:
                 raise InteropSettingsError(f"client {client.client_id}: give jwks_uri or jwks (its public keys)")
             clients[client.client_id] = client
         return InteropSettings(document["sender_id"], read_signing_key(Path(root) / KEY_FILE), clients, int(document.get("token_lifetime_s", 3600)),
-                               str(document.get("recorder", "interop")))
+                               str(document.get("recorder", "interop")), _read_civil_registration(document, clients))
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
         if isinstance(error, InteropSettingsError):
             raise
         raise InteropSettingsError(f"{path}: {error}") from None
+
+
+def _read_civil_registration(document: dict[str, Any], clients: dict[str, Client]) -> CivilRegistrationSettings | None:
+    section = document.get("civil_registration")
+    if section is None:
+        return None
+    settings = CivilRegistrationSettings(str(section["client_id"]), str(section["registrar"]), str(section["public_uri"]).rstrip("/"))
+    client = clients.get(settings.client_id)
+    if client is None or "crvs.notify" not in client.scopes:
+        raise InteropSettingsError(f"civil_registration: {settings.client_id!r} is not a client with the scope crvs.notify")
+    if not settings.public_uri.startswith(("http://", "https://")):
+        raise InteropSettingsError("civil_registration: public_uri is an http(s) address")
+    return settings
+
+
+def write_civil_registration(root: Path, *, client_id: str, registrar: str, public_uri: str) -> None:
+    """Name the civil registry this node subscribes to (once; the client must be onboarded)."""
+    path = Path(root) / SETTINGS_FILE
+    settings = read_interop_settings(root)
+    if settings is None:
+        raise InteropSettingsError(f"{path} does not exist: onboard the civil registry as a client first (add-client --scopes crvs.notify)")
+    if settings.civil_registration is not None:
+        raise InteropSettingsError("a civil registry is already named in interop.toml")
+    section = {"client_id": client_id, "registrar": registrar, "public_uri": public_uri}
+    _read_civil_registration({"civil_registration": section}, settings.clients)  # refused here, before anything is written
+    text = path.read_text(encoding="utf-8")
+    _replace_checked(path, text.rstrip("\n") + "\n\n[civil_registration]\n" + "".join(f"{name} = {json.dumps(value)}\n" for name, value in section.items()))
+
+
+def _replace_checked(path: Path, written: str) -> None:
+    """Replace ``path`` with ``written`` only when it reads back as TOML (never half a file)."""
+    try:
+        tomllib.loads(written)
+    except tomllib.TOMLDecodeError as error:
+        raise InteropSettingsError(f"{path.name} cannot be written: {error}") from None
+    temporary = path.with_suffix(".partial")
+    temporary.write_text(written, encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def read_signing_key(path: Path) -> SigningKey:
@@ -152,12 +205,5 @@ def write_client(root: Path, *, client_id: str, sender_id: str, callback_uri: st
     lines.append(f"jwks_uri = {json.dumps(jwks_uri)}" if jwks_uri is not None else f"jwks = {json.dumps(json.dumps(jwks))}")
     if callback_token is not None:
         lines.append(f"callback_token = {json.dumps(callback_token)}")
-    written = text.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
-    try:
-        tomllib.loads(written)  # what is written must read back, before it replaces anything
-    except tomllib.TOMLDecodeError as error:
-        raise InteropSettingsError(f"the client cannot be written: {error}") from None
-    temporary = path.with_suffix(".partial")
-    temporary.write_text(written, encoding="utf-8")
-    os.replace(temporary, path)
+    _replace_checked(path, text.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
     return secret
