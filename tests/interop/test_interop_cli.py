@@ -51,3 +51,22 @@ def test_onboarding_a_partner_and_signing_as_it(tmp_path: Path) -> None:
         assert outcome.returncode == 1 and "error:" in outcome.stderr and "Traceback" not in outcome.stderr, (name, outcome.stderr)
     assert "exists" in refusals["again"].stderr and "registry.everything" in refusals["scope"].stderr and "jwks" in refusals["no keys"].stderr
     assert list(read_interop_settings(chain).clients) == ["spmis"]  # nothing half-written by the refusals
+
+
+def test_naming_a_civil_registry_from_the_command_line(tmp_path: Path) -> None:
+    chain = tmp_path / "chain"
+    chain.mkdir()
+    (chain / "genesis.json").write_text("{}")
+    (tmp_path / "jwks.json").write_text('{"keys": []}')
+    added = run_cli("interop", "add-client", chain, "--client-id", "crvs", "--sender-id", "crvs.example", "--callback-uri", "https://crvs.example",
+                    "--jwks-file", tmp_path / "jwks.json", "--scopes", "crvs.notify", "--fields", "", "--callback-token", "issued-by-the-registry")
+    assert added.returncode == 0, added.stderr
+    refused = run_cli("interop", "civil-registry", chain, "--client-id", "nobody", "--registrar", "registrar", "--public-uri", "https://node.example/dci/crvs")
+    named = run_cli("interop", "civil-registry", chain, "--client-id", "crvs", "--registrar", "registrar", "--public-uri", "https://node.example/dci/crvs")
+    again = run_cli("interop", "civil-registry", chain, "--client-id", "crvs", "--registrar", "registrar", "--public-uri", "https://node.example/dci/crvs")
+    assert refused.returncode == 1 and "crvs.notify" in refused.stderr and "Traceback" not in refused.stderr
+    assert named.returncode == 0, named.stderr
+    assert again.returncode == 1 and "already" in again.stderr
+    settings = read_interop_settings(chain)
+    assert settings.clients["crvs"].callback_token == "issued-by-the-registry" and settings.clients["crvs"].fields == ()
+    assert settings.civil_registration.public_uri == "https://node.example/dci/crvs" and settings.civil_registration.registrar == "registrar"

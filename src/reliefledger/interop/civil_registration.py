@@ -51,8 +51,9 @@ EVENT_PREFIX = "spdci-common:RegistryEventType:"
 EVENT_TYPES = {"Death": "death", "LiveBirth": "birth"}
 """The registry's event types this node subscribes to, and what each is here."""
 REGISTRY_TYPE = "ns:org:RegistryType:Civil"
-RESUBSCRIBE_AFTER_S = 60
-"""A subscription not confirmed after this is asked for again."""
+RESUBSCRIBE_AFTER_S = 60.0
+"""A subscription not confirmed after this is asked for again (the first wait after a failure)."""
+BACKOFF_S_MAX = 3600.0
 CONCLUDING_STEPS = ("open_review", "change_benefit", "exit_case", "record_fraud")
 """Case steps after a death that mean its review was opened or the case already dealt with."""
 
@@ -60,8 +61,10 @@ CONCLUDING_STEPS = ("open_review", "change_benefit", "exit_case", "record_fraud"
 class CivilRegistration:
     """The node's side of one civil registry."""
 
-    def __init__(self, context: ExchangeContext, casework: Casework, registrar: StaffMember, settings: CivilRegistrationSettings, log: VitalEventLog) -> None:
+    def __init__(self, context: ExchangeContext, casework: Casework, registrar: StaffMember, settings: CivilRegistrationSettings, log: VitalEventLog, *,
+                 retry_after_s: float = RESUBSCRIBE_AFTER_S) -> None:
         self.context, self.casework, self.registrar, self.settings, self.log = context, casework, registrar, settings, log
+        self.retry_after_s = retry_after_s
         self.client = context.settings.clients[settings.client_id]
         self.lock = asyncio.Lock()
         """One notify applied at a time: two copies of an event never race to record it."""
@@ -102,20 +105,31 @@ class CivilRegistration:
     # --- subscribing -----------------------------------------------------------------------------
 
     async def subscribe_missing(self) -> list[str]:
-        """Ask for each event type that has no confirmed subscription and no recent request; answer
-        the event types asked for."""
+        """Ask for each event type that has no confirmed subscription, unless the last request is
+        recent: still unanswered within ``retry_after_s``, or failed — then the wait doubles with
+        each failure in a row, up to an hour (a registry that is down is not called every minute,
+        and every request is evidence on the ledger). Answer the event types asked for."""
         now = self.context.clock_ms()
         subscriptions = self.log.list_subscriptions()
         asked = []
         for event_type in EVENT_TYPES:
-            mine = [item for item in subscriptions if item["event_type"] == event_type]
+            mine = [item for item in subscriptions if item["event_type"] == event_type]  # newest first
             if any(item["status"] == "subscribe" for item in mine):
                 continue
-            if any(item["status"] == "pending" and now - item["sent_ms"] < RESUBSCRIBE_AFTER_S * 1000 for item in mine):
+            if mine and now - mine[0]["sent_ms"] < self._wait_s(mine) * 1000:
                 continue
             await self._subscribe(event_type)
             asked.append(event_type)
         return asked
+
+    def _wait_s(self, requests: list[dict[str, Any]]) -> float:
+        """How long after the newest request to ask again."""
+        failures = 0
+        for item in requests:
+            if not item["status"].startswith("failed"):
+                break
+            failures += 1
+        return min(BACKOFF_S_MAX, self.retry_after_s * 2 ** max(0, failures - 1))
 
     async def _subscribe(self, event_type: str) -> str:
         now = self.context.clock_ms()
@@ -138,14 +152,14 @@ class CivilRegistration:
         member = self.casework.node.store.get(get_member_key(self.registrar.key.public_key)) or {}
         return str(member.get("region") or "")
 
-    async def run(self, every_s: float) -> None:
+    async def run(self) -> None:
         """Keep the subscriptions (until cancelled)."""
         while True:
             try:
                 await self.subscribe_missing()
             except (CaseworkError, EvidenceUnavailable) as error:  # the ledger cannot record the request now: next round
                 logger.warning("cannot subscribe to the civil registry now: %s", error)
-            await asyncio.sleep(every_s)
+            await asyncio.sleep(min(self.retry_after_s, 5.0))
 
     # --- applying events ---------------------------------------------------------------------------
 

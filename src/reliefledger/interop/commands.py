@@ -12,7 +12,7 @@ import nacl.signing
 import typer
 from rich.console import Console
 
-from reliefledger.interop.settings import RECORD_FIELDS, SCOPES, InteropSettingsError, write_client
+from reliefledger.interop.settings import RECORD_FIELDS, SCOPES, InteropSettingsError, write_civil_registration, write_client
 from reliefledger.interop.signatures import SigningKey, sign_envelope, to_jwk
 
 interop_app = typer.Typer(help="DCI and G2P Connect: partner systems, their keys, signing a message as a partner.", no_args_is_help=True)
@@ -34,6 +34,7 @@ def add_client_command(directory: Path = typer.Argument(..., help="Chain folder 
                        fields: str = typer.Option("household_id,region,status,members_count,programmes", help=f"Comma-separated, of: {', '.join(RECORD_FIELDS)}"),
                        jwks_uri: Optional[str] = typer.Option(None, help="Where its public keys are published"),
                        jwks_file: Optional[Path] = typer.Option(None, help="Or: a file holding its JWKS"),
+                       callback_token: Optional[str] = typer.Option(None, help="A bearer token it issued us for its endpoints (a civil registry's, for our subscriptions)"),
                        node_sender_id: str = typer.Option("reliefledger", help="This node's sender id (when interop.toml is made)")) -> None:
     """Onboard a partner system; its client secret is printed once and stored only as a hash."""
     if not (Path(directory) / "genesis.json").exists():
@@ -41,10 +42,23 @@ def add_client_command(directory: Path = typer.Argument(..., help="Chain folder 
     try:
         jwks = json.loads(jwks_file.read_text()) if jwks_file is not None else None
         secret = write_client(directory, client_id=client_id, sender_id=sender_id, callback_uri=callback_uri, scopes=_split(scopes), fields=_split(fields),
-                              jwks_uri=jwks_uri, jwks=jwks, node_sender_id=node_sender_id)
+                              jwks_uri=jwks_uri, jwks=jwks, callback_token=callback_token, node_sender_id=node_sender_id)
     except (InteropSettingsError, OSError, ValueError) as error:
         fail(str(error))
     console.print(f"client [bold]{client_id}[/] onboarded; its secret (shown once): {secret}", highlight=False)
+
+
+@interop_app.command("civil-registry")
+def civil_registry_command(directory: Path = typer.Argument(..., help="Chain folder of the node"),
+                           client_id: str = typer.Option(..., help="The civil registry, onboarded with add-client --scopes crvs.notify"),
+                           registrar: str = typer.Option(..., help="The staff member (a caseworker of the region) who applies its births and deaths"),
+                           public_uri: str = typer.Option(..., help="Where the registry reaches this node's callbacks, e.g. https://node.example/dci/crvs")) -> None:
+    """Subscribe this node to a civil registry's births and deaths (applied when `reliefledger node` serves)."""
+    try:
+        write_civil_registration(directory, client_id=client_id, registrar=registrar, public_uri=public_uri)
+    except (InteropSettingsError, OSError) as error:
+        fail(str(error))
+    console.print(f"civil registry [bold]{client_id}[/] named; `reliefledger node {directory}` subscribes to its births and deaths", highlight=False)
 
 
 @interop_app.command("keygen")

@@ -71,7 +71,7 @@ async def open_interop(root: Path, casework: Casework, recorder: StaffMember, ap
     if settings.civil_registration is not None:
         if registrar is None:
             raise InteropSettingsError("interop.toml names a civil registry but no registrar (a caseworker) is given to apply its events")
-        civil = CivilRegistration(context, casework, registrar, settings.civil_registration, vital_events)
+        civil = CivilRegistration(context, casework, registrar, settings.civil_registration, vital_events, retry_after_s=subscribe_every_s)
     registries = Registries(SocialRegistry(context, reader, lambda: node.tip.height), BeneficiaryRegistry(context, reader, lambda: node.tip.height), civil)
     mount_authorisation(app, context)
     registries.social.mount(app)
@@ -80,7 +80,7 @@ async def open_interop(root: Path, casework: Casework, recorder: StaffMember, ap
     workers = [loop.create_task(registry.run_notifier(notify_every_s)) for registry in (registries.social, registries.beneficiary)]
     if civil is not None:
         civil.mount(app)
-        workers.append(loop.create_task(civil.run(subscribe_every_s)))
+        workers.append(loop.create_task(civil.run()))
     try:
         yield registries
     finally:
