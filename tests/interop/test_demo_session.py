@@ -17,11 +17,11 @@ from interop_support import free_port
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "interop.md"
 
 
-def read_session() -> str:
-    """The shell block that follows the ``curl-session`` marker."""
+def read_session(marker: str = "curl-session") -> str:
+    """The shell block that follows the ``<!-- marker -->`` comment."""
     text = DOCS.read_text(encoding="utf-8")
-    match = re.search(r"<!-- curl-session -->\s*```sh\n(.*?)```", text, re.S)
-    assert match, "docs/interop.md has no curl session"
+    match = re.search(rf"<!-- {marker} -->\s*```sh\n(.*?)```", text, re.S)
+    assert match, f"docs/interop.md has no {marker}"
     return match.group(1)
 
 
@@ -40,6 +40,7 @@ def test_the_documented_curl_session_works_against_the_demo(tmp_path: Path) -> N
             assert time.monotonic() - started < 180, "".join(printed)
         environment = {**os.environ, "DIR": str(tmp_path / "city"), "NODE": f"http://127.0.0.1:{port}", "RL": f"{sys.executable} -m reliefledger.cli"}
         session = subprocess.run(["bash", "-euo", "pipefail", "-c", read_session()], capture_output=True, text=True, env=environment, timeout=120)
+        birth = subprocess.run(["bash", "-euo", "pipefail", "-c", read_session("crvs-session")], capture_output=True, text=True, env=environment, timeout=60)
     finally:
         demo.terminate()
         demo.wait(timeout=30)
@@ -51,6 +52,9 @@ def test_the_documented_curl_session_works_against_the_demo(tmp_path: Path) -> N
     assert '"ack_status":"ACK"' in ack and "/registry/on-search" in inbox and '"txnstatus_response"' in status and '"status":"succ"' in status
     assert '"enrolled_status":"' in enrolled and '"status":"succ"' in enrolled
     assert unauthorised == "401" and '"err.signature.invalid"' in altered
+    # The civil registry beside the city: the demo's own death, then the documented birth, both acknowledged by the node after it applied them.
+    assert any("death_recorded.reviews_held_1" in line for line in printed), "".join(printed)
+    assert birth.returncode == 0 and '"notified":["ack"]' in birth.stdout.replace(" ", ""), birth.stdout + birth.stderr
     # The same chain folder under `reliefledger node`: the standards are served by a plain node too.
     node_port = free_port()
     node = subprocess.Popen([sys.executable, "-m", "reliefledger.cli", "node", str(tmp_path / "city"), "--port", str(node_port)],

@@ -54,6 +54,7 @@ REGISTRY_TYPE = "ns:org:RegistryType:Civil"
 RESUBSCRIBE_AFTER_S = 60.0
 """A subscription not confirmed after this is asked for again (the first wait after a failure)."""
 BACKOFF_S_MAX = 3600.0
+FIRST_REQUEST_AFTER_S = 2.0
 CONCLUDING_STEPS = ("open_review", "change_benefit", "exit_case", "record_fraud")
 """Case steps after a death that mean its review was opened or the case already dealt with."""
 
@@ -153,7 +154,9 @@ class CivilRegistration:
         return str(member.get("region") or "")
 
     async def run(self) -> None:
-        """Keep the subscriptions (until cancelled)."""
+        """Keep the subscriptions (until cancelled). The first request waits a moment: the registry
+        checks our signature against our JWKS, which the node serves once it listens."""
+        await asyncio.sleep(min(self.retry_after_s, FIRST_REQUEST_AFTER_S))
         while True:
             try:
                 await self.subscribe_missing()

@@ -560,6 +560,7 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
     from reliefledger.interop.service import open_interop
     from reliefledger.node.api import create_app
     from reliefledger.node.desk import create_desk_router, open_desk
+    from reliefledger.sim.demo_civil_registry import show_a_death, start_demo_civil_registry
     from reliefledger.sim.demo_partner import mount_demo_inbox, onboard_demo_partner
     from reliefledger.node.directory import initialise_directory
     from reliefledger.node.demo import keep_serving
@@ -595,8 +596,11 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
             extend_app(app, node, city)
             partner_folder = await onboard_demo_partner(directory, node, port, REGION)
             mount_demo_inbox(app)
+            civil_registry = await start_demo_civil_registry(directory, casework, population, port, REGION, clock_ms)
             standards = contextlib.AsyncExitStack()
-            await standards.enter_async_context(open_interop(root, casework, staff.get("interop"), app))
+            standards.push_async_callback(civil_registry.close)
+            registries = await standards.enter_async_context(open_interop(root, casework, staff.get("interop"), app, registrar=staff.get("registrar"),
+                                                                          subscribe_every_s=5.0))
             server, serving = await start_server(app, host="127.0.0.1", port=port)
             console.print(f"[green]the city is on the ledger[/]: {report.households} households, {report.eligible} eligible ({report.enrolled} enrolled, "
                           f"{len(report.awaiting_decision)} awaiting the county, {report.objections} objected to and re-investigated, {report.reviews} reviewed), "
@@ -608,6 +612,7 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
                           f"({report.escalated} escalated), {report.relief_payments} disaster payments made first; height {node.tip.height}")
             console.print(f"analytics store: {root / 'analytics'} (Parquet, up to height {exported.to_height}; refreshed every {ANALYTICS_EVERY_S:g} s)")
             console.print(f"dashboard: http://127.0.0.1:{port}/   ledger: http://127.0.0.1:{port}/ledger   API: http://127.0.0.1:{port}/docs")
+            console.print(f"civil registry (simulated, crvs_api): {civil_registry.url}; {await show_a_death(civil_registry, registries)}", highlight=False)
             console.print(f"DCI social registry: http://127.0.0.1:{port}/dci/social/registry/…; the demo partner's key, secret and example messages: "
                           f"{partner_folder} (docs/interop.md)", highlight=False)
             if report.awaiting_decision:
