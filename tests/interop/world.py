@@ -47,6 +47,8 @@ class World:
     root: Path
     ibr: SpecChecker
     ibr_partner_side: SpecChecker
+    g2p_secret: str = ""
+    """The secret of the G2P client ``g2p`` (sender ``g2p.example``), onboarded when the world is built with ``g2p=True``."""
 
     async def token(self, scope: str | None = None, secret: str | None = None) -> httpx.Response:
         form = {"grant_type": "client_credentials", "client_id": "spmis", "client_secret": secret or self.secret, **({"scope": scope} if scope else {})}
@@ -65,10 +67,19 @@ class World:
         return response
 
 
-async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]], households: int = 24) -> Any:
-    """Build the world, run ``scenario`` in it, tear it down; answer what the scenario answers."""
+G2P_SENDER = "g2p.example"
+G2P_BUDGET = "g2p-budget"
+G2P_ORGANISATIONS = ["central-bank"]
+"""With ``g2p=True``: the digital currency's issuer joins the city (the operator bank is an agency already)."""
+
+
+async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]], households: int = 24, g2p: bool = False) -> Any:
+    """Build the world, run ``scenario`` in it, tear it down; answer what the scenario answers.
+    With ``g2p``, also a G2P Connect client ``g2p`` (the same partner's keys and server, sender
+    ``g2p.example``) for the mapper and disbursement, bound to the budget ``g2p-budget``, and a
+    ``disburser`` (a civil-affairs finance officer) who signs its transfers."""
     population = generate_population(seed=31, households=households)
-    directory = initialise_directory(tmp_path / "chain", suite_name="ed25519-sha256", organisation_ids=["civil-affairs", *AGENCY_RESOURCES], region="110000",
+    directory = initialise_directory(tmp_path / "chain", suite_name="ed25519-sha256", organisation_ids=["civil-affairs", *AGENCY_RESOURCES, *(G2P_ORGANISATIONS if g2p else [])], region="110000",
                                      chain_id="interop", time_ms=read_clock_ms() - 60_000, settings=NodeSettings(block_wait_ms_max=2))
     write_agency_data(population, directory.root, agency_urls="http://127.0.0.1:1")
     partner = Partner()
@@ -82,14 +93,21 @@ async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]],
             secret = write_client(directory.root, client_id="spmis", sender_id=partner.sender_id, callback_uri=f"{partner.base_url}/dci",
                                   scopes=["registry.search", "registry.subscribe", "registry.txn-status", "registry.enrolled"], fields=FIELDS,
                                   jwks_uri=f"{partner.base_url}/.well-known/jwks.json", callback_token="partner-issued-token", node_sender_id="reliefledger.test")
+            g2p_secret, disburser = "", None
+            if g2p:
+                await admit_staff(directory, node, organisation="civil-affairs", label="disburser", roles=["finance_officer"], region="110000")
+                disburser = StaffDirectory(directory).get("disburser")
+                g2p_secret = write_client(directory.root, client_id="g2p", sender_id=G2P_SENDER, callback_uri=f"{partner.base_url}/dci",
+                                          scopes=["mapper.link", "mapper.resolve", "disburse.disburse"], fields=[], budget_account=G2P_BUDGET,
+                                          jwks_uri=f"{partner.base_url}/.well-known/jwks.json", callback_token="partner-issued-token")
             app = FastAPI()
             async with open_interop(directory.root, casework, StaffDirectory(directory).get("interop"), app, notify_every_s=3600,
-                                    retry_delays_s=(0.05,)) as registries:
+                                    retry_delays_s=(0.05,), disburser=disburser) as registries:
                 server, task = await start_server(app, host="127.0.0.1", port=0)
                 port = server.servers[0].sockets[0].getsockname()[1]
                 world = World(node, casework, population, partner, registries, http, f"http://127.0.0.1:{port}", secret, SpecChecker("social", "/dci/social"),
                               SpecChecker("social", "/"), SpecChecker("authz", "/"), SpecChecker("jwks", "/"), directory.root,
-                              SpecChecker("ibr", "/dci/ibr"), SpecChecker("ibr", "/"))
+                              SpecChecker("ibr", "/dci/ibr"), SpecChecker("ibr", "/"), g2p_secret)
                 try:
                     return await scenario(world)
                 finally:

@@ -70,7 +70,8 @@ class Operation:
 
     spec: str
     path: str
-    scope: str
+    scope: str | None
+    """None: any valid token of the client (an operation that answers only about the client's own exchanges)."""
     response_action: str | None = None
     """Set for synchronous operations: errors answer as a rejected response envelope."""
     multipart: bool = True
@@ -177,13 +178,16 @@ def _read_file(operation: Operation, form: dict[str, Any]) -> dict[str, Any]:
 
 
 ITEMS_PER_MESSAGE_MAX = 100
-"""Search, subscription or unsubscription requests in one message."""
+"""Search, subscription or unsubscription requests (G2P: link, update, unlink, resolve requests,
+disbursements, disbursement searches) in one message."""
+ITEM_LISTS = ("search_request", "subscribe_request", "subscription_codes", "link_request", "update_request", "unlink_request", "resolve_request",
+              "disbursements", "search_criteria")
 
 
 async def _check_envelope(context: ExchangeContext, client: Client, envelope: dict[str, Any]) -> None:
     header = envelope["header"]
     message = envelope.get("message") if isinstance(envelope.get("message"), dict) else {}
-    if any(isinstance(message.get(name), list) and len(message[name]) > ITEMS_PER_MESSAGE_MAX for name in ("search_request", "subscribe_request", "subscription_codes")):
+    if any(isinstance(message.get(name), list) and len(message[name]) > ITEMS_PER_MESSAGE_MAX for name in ITEM_LISTS):
         raise Refusal("ERR", "err.request.bad", f"at most {ITEMS_PER_MESSAGE_MAX} requests in one message", header_code="rjct.total_count.limit_exceeded")
     if header["sender_id"] != client.sender_id:
         raise Refusal("ERR", "err.sender_id.invalid", f"the token's client sends as {client.sender_id!r}, not {header['sender_id']!r}")

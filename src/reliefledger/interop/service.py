@@ -19,10 +19,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from reliefledger.interop.beneficiary_registry import BeneficiaryRegistry
+from reliefledger.interop.disburse import Disburse
 from reliefledger.interop.envelope import http_error
 from reliefledger.interop.evidence import EvidenceLog, to_party
 from reliefledger.interop.exchange import ExchangeContext
 from reliefledger.interop.exchange_store import ExchangeStore
+from reliefledger.interop.mapper import Mapper
 from reliefledger.interop.partners import RETRY_DELAYS_S, Partners
 from reliefledger.interop.registry_search import LedgerReader
 from reliefledger.interop.settings import read_interop_settings
@@ -42,13 +44,18 @@ class Registries:
 
     social: SocialRegistry
     beneficiary: BeneficiaryRegistry
+    mapper: Mapper | None = None
+    """G2P Connect: the account mapper and disbursement, at ``/g2p``."""
+    disburse: Disburse | None = None
 
 
 @contextlib.asynccontextmanager
 async def open_interop(root: Path, casework: Casework, recorder: StaffMember, app: FastAPI, *, notify_every_s: float = NOTIFY_EVERY_S,
-                       http: httpx.AsyncClient | None = None, retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S) -> AsyncIterator[Registries | None]:
+                       http: httpx.AsyncClient | None = None, retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
+                       disburser: StaffMember | None = None) -> AsyncIterator[Registries | None]:
     """Serve the standards on ``app`` while the block runs; answer the registries (None when the
-    node has no ``interop.toml``). ``recorder`` signs the evidence (a data officer)."""
+    node has no ``interop.toml``). ``recorder`` signs the evidence (a data officer); ``disburser``
+    the G2P disbursements' transfers (a finance officer; None: none is paid)."""
     settings = read_interop_settings(root)
     if settings is None:
         yield None
@@ -61,10 +68,12 @@ async def open_interop(root: Path, casework: Casework, recorder: StaffMember, ap
     partners = Partners(settings, client, clock_s=lambda: clock_ms() // 1000, retry_delays_s=retry_delays_s)
     context = ExchangeContext(settings, partners, store, EvidenceLog(casework, recorder), clock_ms)
     reader = LedgerReader(node.store, node.suite, casework.network_key)
-    registries = Registries(SocialRegistry(context, reader, lambda: node.tip.height), BeneficiaryRegistry(context, reader, lambda: node.tip.height))
+    mapper, disburse = Mapper(context, reader), Disburse(context, reader, casework=casework, disburser=disburser)
+    registries = Registries(SocialRegistry(context, reader, lambda: node.tip.height), BeneficiaryRegistry(context, reader, lambda: node.tip.height),
+                            mapper, disburse)
     mount_authorisation(app, context)
-    registries.social.mount(app)
-    registries.beneficiary.mount(app)
+    for service in (registries.social, registries.beneficiary, mapper, disburse):
+        service.mount(app)
     notifiers = [asyncio.get_running_loop().create_task(registry.run_notifier(notify_every_s)) for registry in (registries.social, registries.beneficiary)]
     try:
         yield registries
@@ -128,7 +137,9 @@ def serve_standards(root: Path) -> Callable[[FastAPI, Any, Casework], contextlib
         if settings is None:
             yield
             return
-        recorder = StaffDirectory(ChainDirectory(root)).get(settings.recorder)
-        async with open_interop(root, casework, recorder, app):
+        staff = StaffDirectory(ChainDirectory(root))
+        recorder = staff.get(settings.recorder)
+        disburser = staff.get(settings.disburser) if staff.get_key_path(settings.disburser).exists() else None
+        async with open_interop(root, casework, recorder, app, disburser=disburser):
             yield
     return opened
