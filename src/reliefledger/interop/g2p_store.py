@@ -49,9 +49,12 @@ class G2PStore:
             return self.connection.execute("DELETE FROM financial_links WHERE person=?", (person,)).rowcount > 0
 
     def put_disbursement(self, sender_id: str, transaction_id: str, payer_fa: str, payee_fa: str, status: dict[str, Any], now_ms: int) -> None:
-        """Keep a disbursement's latest status (one per sender and reference id)."""
+        """Keep a disbursement's latest status (one per sender and reference id); a paid one stays
+        as it is: a later message reusing its reference id does not hide the payment."""
         with self.lock:
-            self.connection.execute("INSERT OR REPLACE INTO disbursements VALUES (?, ?, ?, ?, ?, ?, ?)",
+            self.connection.execute("INSERT INTO disbursements VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, reference_id) DO UPDATE SET "
+                                    "transaction_id=excluded.transaction_id, payer_fa=excluded.payer_fa, payee_fa=excluded.payee_fa, status=excluded.status, "
+                                    "updated_ms=excluded.updated_ms WHERE json_extract(disbursements.status, '$.status') != 'succ'",
                                     (sender_id, status["reference_id"], transaction_id, payer_fa, payee_fa, json.dumps(status), now_ms))
 
     def find_disbursements(self, sender_id: str, attribute: str, value: str) -> list[dict[str, Any]]:
