@@ -20,6 +20,7 @@ from schemathesis.generation import GenerationMode
 
 from reliefledger.interop.signatures import sign_envelope
 from reliefledger.interop.specs import load_spec
+from interop_support import Partner
 from world import World, run_world
 
 SERVED = r"^/registry/(search|sync/search|subscribe|unsubscribe|txn/status|sync/txn/status)$"
@@ -66,16 +67,18 @@ def test_the_beneficiary_registry_answers_whatever_it_is_sent_as_its_specificati
     case.call_and_validate(base_url=served["url"] + "/dci/ibr", headers=served["headers"], excluded_checks=excluded)
 
 
-def sign_as_partner(case: Any, world: World) -> None:
-    """Make a generated valid JSON envelope the partner's and sign it, so the fuzzer reaches the
-    searches, subscriptions and statuses behind the door (only fields that have their valid type
-    are changed, to other valid values)."""
+def sign_as_partner(case: Any, world: World, partner: Partner | None = None) -> None:
+    """Make a generated valid JSON envelope the partner's (``partner``: another sender of the same
+    partner, such as its G2P client) and sign it, so the fuzzer reaches the searches,
+    subscriptions and statuses behind the door (only fields that have their valid type are
+    changed, to other valid values)."""
+    partner = partner or world.partner
     body = case.body
     negative = case.meta is not None and case.meta.generation.mode is GenerationMode.NEGATIVE
     if negative or not isinstance(body, dict) or not isinstance(body.get("header"), dict):
         return  # a request generated invalid is sent as generated: it must be refused as it is
     header = body["header"]
-    for name, value in (("sender_id", world.partner.sender_id), ("version", "1.0.0"), ("message_id", secrets.token_hex(8))):
+    for name, value in (("sender_id", partner.sender_id), ("version", "1.0.0"), ("message_id", secrets.token_hex(8))):
         if isinstance(header.get(name), str):
             header[name] = value
     for name in ("receiver_id", "sender_uri"):
@@ -84,4 +87,4 @@ def sign_as_partner(case: Any, world: World) -> None:
     if header.get("is_msg_encrypted") is True:
         header["is_msg_encrypted"] = False
     if isinstance(body.get("signature", ""), str):
-        body["signature"] = sign_envelope(world.partner.key, world.partner.sender_id, body, int(time.time()))
+        body["signature"] = sign_envelope(partner.key, partner.sender_id, body, int(time.time()))
