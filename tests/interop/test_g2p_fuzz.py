@@ -5,9 +5,6 @@ serving over real HTTP, with money on the ledger to move. No 5xx, every response
 specification says, valid envelopes signed as the partner so the fuzzer reaches the links and
 payments behind the door. Derandomised, as there."""
 
-import asyncio
-import queue
-import threading
 from typing import Any, Iterator
 
 import pytest
@@ -16,8 +13,8 @@ from hypothesis import HealthCheck, settings
 
 from g2p_support import G2P, open_money
 from reliefledger.interop.specs import load_spec
-from test_registries_fuzz import sign_as_partner
-from world import World, run_world
+from test_registries_fuzz import serve_in_thread, sign_as_partner
+from world import World
 
 MAPPER_SERVED = r"^/(mapper/(link|update|unlink|resolve|txn/status|sync/(link|update|unlink|resolve))|registry/sync/txn/status)$"
 DISBURSE_SERVED = r"^/disburse(/search|/txn/status|/sync/(disburse|search|txn/status))?$"
@@ -30,22 +27,11 @@ disburse_schema = schemathesis.openapi.from_dict(load_spec("disburse", "/g2p")).
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A world with the G2P client and money, served from a thread of its own for the module."""
-    ready: queue.Queue[dict[str, Any]] = queue.Queue()
-    stop: dict[str, Any] = {}
-
-    async def scenario(world: World) -> None:
-        stop["event"], stop["loop"] = asyncio.Event(), asyncio.get_running_loop()
+    async def prepare(world: World) -> dict[str, Any]:
         await open_money(world)
         g2p = G2P.of(world)
-        ready.put({"url": world.url, "headers": await g2p.bearer(), "world": world, "partner": g2p.partner})
-        await stop["event"].wait()
-
-    thread = threading.Thread(target=lambda: asyncio.run(run_world(tmp_path_factory.mktemp("g2p-fuzz"), scenario, g2p=True)), daemon=True)
-    thread.start()
-    served = ready.get(timeout=90)
-    yield served
-    stop["loop"].call_soon_threadsafe(stop["event"].set)
-    thread.join(timeout=30)
+        return {"url": world.url, "headers": await g2p.bearer(), "world": world, "partner": g2p.partner}
+    yield from serve_in_thread(tmp_path_factory.mktemp("g2p-fuzz"), prepare, g2p=True)
 
 
 def call(case: Any, served: dict[str, Any]) -> None:

@@ -11,7 +11,8 @@ import queue
 import secrets
 import threading
 import time
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Iterator
 
 import pytest
 import schemathesis
@@ -33,18 +34,25 @@ ibr_schema = schemathesis.openapi.from_dict(load_spec("ibr", "/dci/ibr")).includ
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A world served from a thread of its own for the whole module: its URL and a bearer token."""
+    async def prepare(world: World) -> dict[str, Any]:
+        return {"url": world.url, "headers": await world.bearer(), "world": world}
+    yield from serve_in_thread(tmp_path_factory.mktemp("fuzz"), prepare)
+
+
+def serve_in_thread(path: Path, prepare: Callable[[World], Awaitable[dict[str, Any]]], **options: Any) -> Iterator[dict[str, Any]]:
+    """Run a world (``run_world`` with ``options``) in a thread of its own while the caller
+    yields what ``prepare`` answered in it."""
     ready: queue.Queue[dict[str, Any]] = queue.Queue()
     stop: dict[str, Any] = {}
 
     async def scenario(world: World) -> None:
         stop["event"], stop["loop"] = asyncio.Event(), asyncio.get_running_loop()
-        ready.put({"url": world.url, "headers": await world.bearer(), "world": world})
+        ready.put(await prepare(world))
         await stop["event"].wait()
 
-    thread = threading.Thread(target=lambda: asyncio.run(run_world(tmp_path_factory.mktemp("fuzz"), scenario)), daemon=True)
+    thread = threading.Thread(target=lambda: asyncio.run(run_world(path, scenario, **options)), daemon=True)
     thread.start()
-    served = ready.get(timeout=60)
-    yield served
+    yield ready.get(timeout=90)
     stop["loop"].call_soon_threadsafe(stop["event"].set)
     thread.join(timeout=30)
 

@@ -12,6 +12,7 @@ refused, is recorded with our answer before the answer leaves (``evidence.py``).
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -137,6 +138,21 @@ async def answer_sync(context: ExchangeContext, operation: Operation, accepted: 
     _log_if_invalid(operation.spec, operation.path, response, list_response_errors(operation.spec, operation.path, "200", response))
     await _record_pair(context, operation, accepted.client, accepted.envelope, response, status)
     return JSONResponse(response)
+
+
+def build_endpoint(context: ExchangeContext, operation: Operation, handler: Callable[[Operation, Accepted], Awaitable[Response]], name: str) -> Any:
+    """The route of one operation: the checks (``receive``), then ``handler`` with the accepted
+    message; 503 in the operation's shape when the evidence cannot be recorded."""
+    async def endpoint(request: Request) -> Response:
+        try:
+            outcome = await receive(context, operation, request)
+            if not isinstance(outcome, Accepted):
+                return outcome
+            return await handler(operation, outcome)
+        except EvidenceUnavailable:
+            return unavailable(context, operation)
+    endpoint.__name__ = name + re.sub(r"\W", "_", operation.path)
+    return endpoint
 
 
 def spawn(context: ExchangeContext, work: Awaitable[Any]) -> None:

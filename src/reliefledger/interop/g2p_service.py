@@ -10,16 +10,14 @@ acknowledging, calling back and the evidence of every message are ``exchange.py`
 """
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 
 from reliefledger.interop.envelope import build_callback_header, format_time
-from reliefledger.interop.exchange import (Accepted, EvidenceUnavailable, ExchangeContext, Operation, acknowledge, answer_sync, receive, send_callback, spawn,
-                                           unavailable)
+from reliefledger.interop.exchange import Accepted, ExchangeContext, Operation, acknowledge, answer_sync, build_endpoint, send_callback, spawn
 from reliefledger.interop.g2p_store import G2PStore
 from reliefledger.interop.registry_search import LedgerReader
 from reliefledger.interop.specs import describe_operation, load_spec
@@ -117,16 +115,7 @@ class G2PService:
         return bound
 
     def _endpoint(self, operation: Operation, handler: Any) -> Any:
-        async def endpoint(request: Request) -> Response:
-            try:
-                outcome = await receive(self.context, operation, request)
-                if not isinstance(outcome, Accepted):
-                    return outcome
-                return await handler(operation, outcome)
-            except EvidenceUnavailable:
-                return unavailable(self.context, operation)
-        endpoint.__name__ = f"g2p_{self.spec}_" + re.sub(r"\W", "_", operation.path)
-        return endpoint
+        return build_endpoint(self.context, operation, handler, f"g2p_{self.spec}_")
 
     async def _answer(self, kind: Kind, accepted: Accepted) -> tuple[dict[str, Any], str]:
         """Answer every item (at once: a disbursement waits for the ledger), keep the answer."""
