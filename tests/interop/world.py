@@ -4,7 +4,7 @@ callback server: what the interoperability tests run against."""
 import asyncio
 import contextlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -58,8 +58,10 @@ class World:
     root: Path
     ibr: SpecChecker
     ibr_partner_side: SpecChecker
-    clock: ShiftedClock
+    clock: ShiftedClock = field(default_factory=ShiftedClock)
     crvs: CivilRegistryService | None = None
+    g2p_secret: str = ""
+    """The secret of the G2P client ``g2p`` (sender ``g2p.example``), onboarded when the world is built with ``g2p=True``."""
 
     async def token(self, scope: str | None = None, secret: str | None = None) -> httpx.Response:
         form = {"grant_type": "client_credentials", "client_id": "spmis", "client_secret": secret or self.secret, **({"scope": scope} if scope else {})}
@@ -78,13 +80,22 @@ class World:
         return response
 
 
-async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]], households: int = 24, *, civil_registry: bool = False,
+G2P_SENDER = "g2p.example"
+G2P_BUDGET = "g2p-budget"
+G2P_ORGANISATIONS = ["central-bank"]
+"""With ``g2p=True``: the digital currency's issuer joins the city (the operator bank is an agency already)."""
+
+
+async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]], households: int = 24, g2p: bool = False, *, civil_registry: bool = False,
                     prepare: Callable[[ChainDirectory, Node, Casework, Population, ShiftedClock], Awaitable[Any]] | None = None) -> Any:
     """Build the world, run ``scenario`` in it, tear it down; answer what the scenario answers.
     ``prepare`` runs on the city before the standards are served (it may move the clock);
-    ``civil_registry`` adds the simulated civil registry, onboarded and named in interop.toml."""
+    ``civil_registry`` adds the simulated civil registry, onboarded and named in interop.toml.
+    With ``g2p``, also a G2P Connect client ``g2p`` (the same partner's keys and server, sender
+    ``g2p.example``) for the mapper and disbursement, bound to the budget ``g2p-budget``, and a
+    ``disburser`` (a civil-affairs finance officer) who signs its transfers."""
     population = generate_population(seed=31, households=households)
-    directory = initialise_directory(tmp_path / "chain", suite_name="ed25519-sha256", organisation_ids=["civil-affairs", *AGENCY_RESOURCES], region="110000",
+    directory = initialise_directory(tmp_path / "chain", suite_name="ed25519-sha256", organisation_ids=["civil-affairs", *AGENCY_RESOURCES, *(G2P_ORGANISATIONS if g2p else [])], region="110000",
                                      chain_id="interop", time_ms=read_clock_ms() - 60_000, settings=NodeSettings(block_wait_ms_max=2))
     write_agency_data(population, directory.root, agency_urls="http://127.0.0.1:1")
     partner, clock = Partner(), ShiftedClock()
@@ -102,6 +113,13 @@ async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]],
             secret = write_client(directory.root, client_id="spmis", sender_id=partner.sender_id, callback_uri=f"{partner.base_url}/dci",
                                   scopes=["registry.search", "registry.subscribe", "registry.txn-status", "registry.enrolled"], fields=FIELDS,
                                   jwks_uri=f"{partner.base_url}/.well-known/jwks.json", callback_token="partner-issued-token", node_sender_id="reliefledger.test")
+            g2p_secret, disburser = "", None
+            if g2p:
+                await admit_staff(directory, node, organisation="civil-affairs", label="disburser", roles=["finance_officer"], region="110000")
+                disburser = StaffDirectory(directory).get("disburser")
+                g2p_secret = write_client(directory.root, client_id="g2p", sender_id=G2P_SENDER, callback_uri=f"{partner.base_url}/dci",
+                                          scopes=["mapper.link", "mapper.resolve", "disburse.disburse"], fields=[], budget_account=G2P_BUDGET,
+                                          jwks_uri=f"{partner.base_url}/.well-known/jwks.json", callback_token="partner-issued-token")
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             crvs, registrar = None, None
@@ -119,12 +137,12 @@ async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]],
             app = FastAPI()
             try:
                 async with open_interop(directory.root, casework, StaffDirectory(directory).get("interop"), app, notify_every_s=3600,
-                                        retry_delays_s=(0.05,), registrar=registrar, subscribe_every_s=0.2) as registries:
+                                        retry_delays_s=(0.05,), registrar=registrar, subscribe_every_s=0.2, disburser=disburser) as registries:
                     server, task = await start_server(app, host="127.0.0.1", port=port)
                     servers.append((server, task))
                     world = World(node, casework, population, partner, registries, http, url, secret, SpecChecker("social", "/dci/social"),
                                   SpecChecker("social", "/"), SpecChecker("authz", "/"), SpecChecker("jwks", "/"), directory.root,
-                                  SpecChecker("ibr", "/dci/ibr"), SpecChecker("ibr", "/"), clock, crvs)
+                                  SpecChecker("ibr", "/dci/ibr"), SpecChecker("ibr", "/"), clock, crvs, g2p_secret)
                     try:
                         return await scenario(world)
                     finally:

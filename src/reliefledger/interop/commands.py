@@ -35,6 +35,7 @@ def add_client_command(directory: Path = typer.Argument(..., help="Chain folder 
                        jwks_uri: Optional[str] = typer.Option(None, help="Where its public keys are published"),
                        jwks_file: Optional[Path] = typer.Option(None, help="Or: a file holding its JWKS"),
                        callback_token: Optional[str] = typer.Option(None, help="A bearer token it issued us for its endpoints (a civil registry's, for our subscriptions)"),
+                       budget_account: Optional[str] = typer.Option(None, help="With the scope disburse.disburse: the budget account its disbursements are paid from"),
                        node_sender_id: str = typer.Option("reliefledger", help="This node's sender id (when interop.toml is made)")) -> None:
     """Onboard a partner system; its client secret is printed once and stored only as a hash."""
     if not (Path(directory) / "genesis.json").exists():
@@ -42,7 +43,7 @@ def add_client_command(directory: Path = typer.Argument(..., help="Chain folder 
     try:
         jwks = json.loads(jwks_file.read_text()) if jwks_file is not None else None
         secret = write_client(directory, client_id=client_id, sender_id=sender_id, callback_uri=callback_uri, scopes=_split(scopes), fields=_split(fields),
-                              jwks_uri=jwks_uri, jwks=jwks, callback_token=callback_token, node_sender_id=node_sender_id)
+                              jwks_uri=jwks_uri, jwks=jwks, callback_token=callback_token, node_sender_id=node_sender_id, budget_account=budget_account)
     except (InteropSettingsError, OSError, ValueError) as error:
         fail(str(error))
     console.print(f"client [bold]{client_id}[/] onboarded; its secret (shown once): {secret}", highlight=False)

@@ -12,6 +12,7 @@ refused, is recorded with our answer before the answer leaves (``evidence.py``).
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -70,7 +71,8 @@ class Operation:
 
     spec: str
     path: str
-    scope: str
+    scope: str | None
+    """None: any valid token of the client (an operation that answers only about the client's own exchanges)."""
     response_action: str | None = None
     """Set for synchronous operations: errors answer as a rejected response envelope."""
     multipart: bool = True
@@ -138,6 +140,21 @@ async def answer_sync(context: ExchangeContext, operation: Operation, accepted: 
     return JSONResponse(response)
 
 
+def build_endpoint(context: ExchangeContext, operation: Operation, handler: Callable[[Operation, Accepted], Awaitable[Response]], name: str) -> Any:
+    """The route of one operation: the checks (``receive``), then ``handler`` with the accepted
+    message; 503 in the operation's shape when the evidence cannot be recorded."""
+    async def endpoint(request: Request) -> Response:
+        try:
+            outcome = await receive(context, operation, request)
+            if not isinstance(outcome, Accepted):
+                return outcome
+            return await handler(operation, outcome)
+        except EvidenceUnavailable:
+            return unavailable(context, operation)
+    endpoint.__name__ = name + re.sub(r"\W", "_", operation.path)
+    return endpoint
+
+
 def spawn(context: ExchangeContext, work: Awaitable[Any]) -> None:
     """Run the rest of an asynchronous request after its ACK (kept until done; failures logged)."""
     async def run() -> None:
@@ -177,13 +194,16 @@ def _read_file(operation: Operation, form: dict[str, Any]) -> dict[str, Any]:
 
 
 ITEMS_PER_MESSAGE_MAX = 100
-"""Search, subscription or unsubscription requests in one message."""
+"""Search, subscription or unsubscription requests (G2P: link, update, unlink, resolve requests,
+disbursements, disbursement searches) in one message."""
+ITEM_LISTS = ("search_request", "subscribe_request", "subscription_codes", "link_request", "update_request", "unlink_request", "resolve_request",
+              "disbursements", "search_criteria")
 
 
 async def _check_envelope(context: ExchangeContext, client: Client, envelope: dict[str, Any]) -> None:
     header = envelope["header"]
     message = envelope.get("message") if isinstance(envelope.get("message"), dict) else {}
-    if any(isinstance(message.get(name), list) and len(message[name]) > ITEMS_PER_MESSAGE_MAX for name in ("search_request", "subscribe_request", "subscription_codes")):
+    if any(isinstance(message.get(name), list) and len(message[name]) > ITEMS_PER_MESSAGE_MAX for name in ITEM_LISTS):
         raise Refusal("ERR", "err.request.bad", f"at most {ITEMS_PER_MESSAGE_MAX} requests in one message", header_code="rjct.total_count.limit_exceeded")
     if header["sender_id"] != client.sender_id:
         raise Refusal("ERR", "err.sender_id.invalid", f"the token's client sends as {client.sender_id!r}, not {header['sender_id']!r}")

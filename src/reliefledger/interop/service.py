@@ -20,10 +20,12 @@ from fastapi.responses import JSONResponse
 
 from reliefledger.interop.beneficiary_registry import BeneficiaryRegistry
 from reliefledger.interop.civil_registration import RESUBSCRIBE_AFTER_S, CivilRegistration
+from reliefledger.interop.disburse import Disburse
 from reliefledger.interop.envelope import http_error
 from reliefledger.interop.evidence import EvidenceLog, to_party
 from reliefledger.interop.exchange import ExchangeContext
 from reliefledger.interop.exchange_store import ExchangeStore
+from reliefledger.interop.mapper import Mapper
 from reliefledger.interop.partners import RETRY_DELAYS_S, Partners
 from reliefledger.interop.registry_search import LedgerReader
 from reliefledger.interop.settings import InteropSettingsError, read_interop_settings
@@ -45,15 +47,20 @@ class Registries:
     social: SocialRegistry
     beneficiary: BeneficiaryRegistry
     civil: CivilRegistration | None = None
+    mapper: Mapper | None = None
+    """G2P Connect: the account mapper and disbursement, at ``/g2p``."""
+    disburse: Disburse | None = None
 
 
 @contextlib.asynccontextmanager
 async def open_interop(root: Path, casework: Casework, recorder: StaffMember, app: FastAPI, *, notify_every_s: float = NOTIFY_EVERY_S,
                        http: httpx.AsyncClient | None = None, retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
-                       registrar: StaffMember | None = None, subscribe_every_s: float = RESUBSCRIBE_AFTER_S) -> AsyncIterator[Registries | None]:
+                       registrar: StaffMember | None = None, subscribe_every_s: float = RESUBSCRIBE_AFTER_S,
+                       disburser: StaffMember | None = None) -> AsyncIterator[Registries | None]:
     """Serve the standards on ``app`` while the block runs; answer the registries (None when the
     node has no ``interop.toml``). ``recorder`` signs the evidence (a data officer); ``registrar``
-    applies the civil registry's births and deaths (needed when ``interop.toml`` names one)."""
+    applies the civil registry's births and deaths (needed when ``interop.toml`` names one);
+    ``disburser`` the G2P disbursements' transfers (a finance officer; None: none is paid)."""
     settings = read_interop_settings(root)
     if settings is None:
         yield None
@@ -72,10 +79,12 @@ async def open_interop(root: Path, casework: Casework, recorder: StaffMember, ap
         if registrar is None:
             raise InteropSettingsError("interop.toml names a civil registry but no registrar (a caseworker) is given to apply its events")
         civil = CivilRegistration(context, casework, registrar, settings.civil_registration, vital_events, retry_after_s=subscribe_every_s)
-    registries = Registries(SocialRegistry(context, reader, lambda: node.tip.height), BeneficiaryRegistry(context, reader, lambda: node.tip.height), civil)
+    mapper, disburse = Mapper(context, reader), Disburse(context, reader, casework=casework, disburser=disburser)
+    registries = Registries(SocialRegistry(context, reader, lambda: node.tip.height), BeneficiaryRegistry(context, reader, lambda: node.tip.height),
+                            civil, mapper, disburse)
     mount_authorisation(app, context)
-    registries.social.mount(app)
-    registries.beneficiary.mount(app)
+    for service in (registries.social, registries.beneficiary, mapper, disburse):
+        service.mount(app)
     loop = asyncio.get_running_loop()
     workers = [loop.create_task(registry.run_notifier(notify_every_s)) for registry in (registries.social, registries.beneficiary)]
     if civil is not None:
@@ -146,6 +155,7 @@ def serve_standards(root: Path) -> Callable[[FastAPI, Any, Casework], contextlib
             return
         staff = StaffDirectory(ChainDirectory(root))
         registrar = staff.get(settings.civil_registration.registrar) if settings.civil_registration is not None else None
-        async with open_interop(root, casework, staff.get(settings.recorder), app, registrar=registrar):
+        disburser = staff.get(settings.disburser) if staff.get_key_path(settings.disburser).exists() else None
+        async with open_interop(root, casework, staff.get(settings.recorder), app, registrar=registrar, disburser=disburser):
             yield
     return opened

@@ -51,6 +51,9 @@ class Client:
     jwks: dict[str, Any] | None = None
     callback_token: str | None = None
     """A bearer token the partner issued us for its callback endpoints (its specifications require one)."""
+    budget_account: str | None = None
+    """For a client with the scope ``disburse.disburse``: the one programme budget account on the
+    money ledger its disbursements are paid from (G2P Connect disburse)."""
 
     def is_secret(self, secret: str) -> bool:
         """True when ``secret`` is this client's (compared in constant time)."""
@@ -93,6 +96,9 @@ class InteropSettings:
     recorder: str = "interop"
     """The label of the staff member (a data officer) whose key records the evidence."""
     civil_registration: CivilRegistrationSettings | None = None
+    disburser: str = "disburser"
+    """The label of the staff member (a finance officer of the budget accounts' owner) whose key
+    signs the transfers of G2P Connect disbursements."""
 
     def find_by_sender(self, sender_id: str) -> Client | None:
         """The client whose messages carry ``sender_id``."""
@@ -115,7 +121,8 @@ def read_interop_settings(root: Path) -> InteropSettings | None:
         clients = {}
         for entry in document.get("clients", []):
             client = Client(entry["client_id"], entry["secret"], entry["sender_id"], entry["callback_uri"].rstrip("/"), tuple(entry["scopes"]),
-                            tuple(entry["fields"]), entry.get("jwks_uri"), json.loads(entry["jwks"]) if "jwks" in entry else None, entry.get("callback_token"))
+                            tuple(entry["fields"]), entry.get("jwks_uri"), json.loads(entry["jwks"]) if "jwks" in entry else None, entry.get("callback_token"),
+                            entry.get("budget_account"))
             unknown = (set(client.scopes) - set(SCOPES)) | (set(client.fields) - set(RECORD_FIELDS))
             if unknown:
                 raise InteropSettingsError(f"client {client.client_id}: unknown scopes or fields {', '.join(sorted(unknown))}")
@@ -125,9 +132,10 @@ def read_interop_settings(root: Path) -> InteropSettings | None:
                 raise InteropSettingsError(f"client {client.client_id}: another client has this client id or sender id")
             if client.jwks_uri is None and client.jwks is None:
                 raise InteropSettingsError(f"client {client.client_id}: give jwks_uri or jwks (its public keys)")
+            _check_budget_account(client.scopes, client.budget_account, f"client {client.client_id}: ")
             clients[client.client_id] = client
         return InteropSettings(document["sender_id"], read_signing_key(Path(root) / KEY_FILE), clients, int(document.get("token_lifetime_s", 3600)),
-                               str(document.get("recorder", "interop")), _read_civil_registration(document, clients))
+                               str(document.get("recorder", "interop")), _read_civil_registration(document, clients), str(document.get("disburser", "disburser")))
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
         if isinstance(error, InteropSettingsError):
             raise
@@ -183,7 +191,8 @@ def read_signing_key(path: Path) -> SigningKey:
 
 
 def write_client(root: Path, *, client_id: str, sender_id: str, callback_uri: str, scopes: list[str], fields: list[str], jwks_uri: str | None = None,
-                 jwks: dict[str, Any] | None = None, callback_token: str | None = None, node_sender_id: str = "reliefledger") -> str:
+                 jwks: dict[str, Any] | None = None, callback_token: str | None = None, node_sender_id: str = "reliefledger",
+                 budget_account: str | None = None) -> str:
     """Onboard a client in ``root``'s ``interop.toml`` (made if missing); answer its new secret,
     which is stored only as a hash."""
     path = Path(root) / SETTINGS_FILE
@@ -198,6 +207,7 @@ def write_client(root: Path, *, client_id: str, sender_id: str, callback_uri: st
         raise InteropSettingsError(f"unknown scopes or fields: {', '.join(sorted(unknown))}")
     if (jwks_uri is None) == (jwks is None):
         raise InteropSettingsError("give exactly one of jwks_uri and jwks")
+    _check_budget_account(tuple(scopes), budget_account, "")
     secret = secrets.token_urlsafe(24)
     lines = ["", "[[clients]]", f"client_id = {json.dumps(client_id)}", f"secret = {json.dumps(hash_secret(secret, secrets.token_bytes(16)))}",
              f"sender_id = {json.dumps(sender_id)}", f"callback_uri = {json.dumps(callback_uri)}", f"scopes = {json.dumps(scopes)}",
@@ -205,5 +215,20 @@ def write_client(root: Path, *, client_id: str, sender_id: str, callback_uri: st
     lines.append(f"jwks_uri = {json.dumps(jwks_uri)}" if jwks_uri is not None else f"jwks = {json.dumps(json.dumps(jwks))}")
     if callback_token is not None:
         lines.append(f"callback_token = {json.dumps(callback_token)}")
+    if budget_account is not None:
+        lines.append(f"budget_account = {json.dumps(budget_account)}")
     _replace_checked(path, text.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
     return secret
+
+
+DISBURSE_SCOPE = "disburse.disburse"
+BUDGET_ACCOUNT_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+"""An account id of the money ledger."""
+
+
+def _check_budget_account(scopes: tuple[str, ...], budget_account: str | None, where: str) -> None:
+    """A client that disburses is bound to exactly one budget account, and only such a client is."""
+    if (DISBURSE_SCOPE in scopes) != (budget_account is not None):
+        raise InteropSettingsError(f"{where}a client has a budget_account exactly when it has the scope {DISBURSE_SCOPE}")
+    if budget_account is not None and not BUDGET_ACCOUNT_PATTERN.fullmatch(budget_account):
+        raise InteropSettingsError(f"{where}budget_account {budget_account!r} is not an account id")

@@ -12,17 +12,15 @@ Every record carries only the fields the partner was onboarded for.
 
 import asyncio
 import logging
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 
 from reliefledger.interop.envelope import build_callback_header, build_request_header, format_time, new_id
-from reliefledger.interop.exchange import (Accepted, EvidenceUnavailable, ExchangeContext, Operation, acknowledge, answer_sync, receive, send_callback, spawn,
-                                           unavailable)
+from reliefledger.interop.exchange import Accepted, ExchangeContext, Operation, acknowledge, answer_sync, build_endpoint, send_callback, spawn
 from reliefledger.interop.registry_search import LedgerReader, SearchRefused, build_group_record, compile_filter, resolve_identifier_filter, search_registry
 from reliefledger.interop.specs import describe_operation
 
@@ -77,16 +75,7 @@ class SocialRegistry:
         """Where a registry of another specification adds its own operations."""
 
     def _endpoint(self, operation: Operation, handler: Any) -> Any:
-        async def endpoint(request: Request) -> Response:
-            try:
-                outcome = await receive(self.context, operation, request)
-                if not isinstance(outcome, Accepted):
-                    return outcome
-                return await handler(operation, outcome)
-            except EvidenceUnavailable:
-                return unavailable(self.context, operation)
-        endpoint.__name__ = f"dci_{self.spec}_" + re.sub(r"\W", "_", operation.path)
-        return endpoint
+        return build_endpoint(self.context, operation, handler, f"dci_{self.spec}_")
 
     # --- search
     def _answer_searches(self, accepted: Accepted) -> dict[str, Any]:

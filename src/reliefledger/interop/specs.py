@@ -38,6 +38,9 @@ PATCHES = (
     "DisburseRequest requires 'disbursements' (published: 'disburemsents')",
     "oneOf lists whose branches overlap (integer and number; two plain strings) read as anyOf, so an integer or a string value is valid",
     "the token endpoint needs no bearer token: the client authenticates with its id and secret (RFC 6749 §4.4); it may answer 400 and 401 (RFC 6749 §5.2) with the HttpErrorResponse body",
+    "header actions copied from another operation completed with the operation's own (mapper sync/update, sync/unlink, sync/resolve take "
+    "update, unlink, resolve and answer on-update …; disburse sync/disburse takes disburse and answers on-disburse, txn/status takes txn-status, "
+    "txn/on-status and sync/txn/status's answer carry txn-on-status); the published values stay valid",
 )
 """What ``load_spec`` mends, in words (docs/interop.md repeats it)."""
 
@@ -90,6 +93,7 @@ def mend(document: dict[str, Any]) -> dict[str, Any]:
                 operation["security"] = []
                 for code in ("400", "401"):
                     operation["responses"].setdefault(code, {"$ref": "#/components/responses/HttpErrorResponse"})
+    _complete_actions(document)
     disburse = schemas.get("DisburseRequest")
     if disburse and "disburemsents" in disburse.get("required", []):
         disburse["required"] = ["disbursements" if name == "disburemsents" else name for name in disburse["required"]]
@@ -97,6 +101,39 @@ def mend(document: dict[str, Any]) -> dict[str, Any]:
         if _has_overlapping_branches(schema.get("oneOf")):
             schema["anyOf"] = schema.pop("oneOf")
     return document
+
+
+OWN_ACTIONS = {
+    "/mapper/sync/link": ("link", "on-link"), "/mapper/sync/update": ("update", "on-update"), "/mapper/sync/unlink": ("unlink", "on-unlink"),
+    "/mapper/sync/resolve": ("resolve", "on-resolve"), "/disburse/sync/disburse": ("disburse", "on-disburse"),
+    "/disburse/sync/txn/status": ("txn-status", "txn-on-status"), "/disburse/txn/status": ("txn-status", None), "/disburse/txn/on-status": ("txn-on-status", None),
+}
+"""Operations of the G2P documents whose header action was copied from another operation: the
+action of the request, and of the synchronous answer, each was plainly meant to carry."""
+
+
+def _complete_actions(document: dict[str, Any]) -> None:
+    for path, (request_action, response_action) in OWN_ACTIONS.items():
+        operation = document.get("paths", {}).get(path, {}).get("post")
+        if operation is None:
+            continue
+        content = operation["requestBody"]["content"]
+        enums = [_header_action(content["application/json"]["schema"])]
+        if "multipart/form-data" in content:
+            enums.append(content["multipart/form-data"]["schema"].get("properties", {}).get("action"))
+        for enum in enums:
+            if enum is not None and "enum" in enum and request_action not in enum["enum"]:
+                enum["enum"].append(request_action)
+        answer = operation["responses"].get("default", {}).get("content", {}).get("application/json", {}).get("schema")
+        enum = _header_action(answer) if response_action is not None and answer is not None else None
+        if enum is not None and "enum" in enum and response_action not in enum["enum"]:
+            enum["enum"].append(response_action)
+
+
+def _header_action(schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``action`` schema of an envelope's header (``allOf[header schema, {action: enum}]``)."""
+    parts = schema.get("properties", {}).get("header", {}).get("allOf", [])
+    return next((part["properties"]["action"] for part in parts if "action" in part.get("properties", {})), None)
 
 
 def _walk(value: Any) -> Iterator[dict[str, Any]]:
