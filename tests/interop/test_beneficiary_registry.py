@@ -2,6 +2,7 @@
 enrolment events to subscribers, every exchange validated against ibr_api_v1.0.0 (openapi-core)."""
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 from interop_support import now_iso, search_message
@@ -9,7 +10,7 @@ from reliefledger.ledger.pseudonyms import compute_household_pseudonym
 from reliefledger.node.desk import admit_staff
 from reliefledger.node.directory import ChainDirectory
 from reliefledger.node.staff import StaffDirectory
-from world import World, run_world
+from world import World, new_id, run_world
 
 
 def test_a_ministry_sees_who_is_enrolled_in_what_and_hears_of_new_enrolments(tmp_path: Path) -> None:
@@ -65,5 +66,56 @@ def test_a_ministry_sees_who_is_enrolled_in_what_and_hears_of_new_enrolments(tmp
                                     registry="ibr")
         assert unsigned.json()["enrolled_response"][0]["status"] == "rjct" and "err.signature.missing" in unsigned.json()["enrolled_response"][0]["status_reason_message"]
         assert world.ibr.checked == 7
+
+    asyncio.run(run_world(tmp_path, scenario))
+
+
+def test_other_programme_systems_report_their_enrolments_and_the_ministry_sees_them(tmp_path: Path) -> None:
+    async def scenario(world: World) -> None:
+        members = [household.members[0].id_number for household in world.population.households[:3]]
+        holders = [compute_household_pseudonym(world.node.suite, world.casework.network_key, household.number) for household in world.population.households[:3]]
+
+        async def report(*beneficiaries: dict, signed: bool = True):
+            envelope = world.partner.envelope("notify", {"transaction_id": new_id(), "enrolled_updates": {"beneficiaries": list(beneficiaries)}}, signed=signed,
+                                              status="succ", completed_count=len(beneficiaries))
+            return await world.post("/registry/sync/enrollment/updates", envelope, registry="ibr")
+
+        async def is_enrolled(identifier: str, programme: str) -> str:
+            answer = await world.post("/registry/sync/enrolled", world.partner.envelope("search", {"transaction_id": new_id(), "enrolled_criteria": {
+                "query_type": "idtype-value", "response_entity": "Member", "query": {"person_identifier": {"eq": identifier}, "programme_identifier": {"eq": programme}}}}),
+                registry="ibr")
+            return answer.json()["enrolled_response"][0]["enrolled_status"]
+
+        assert await is_enrolled(members[0], "hrss:vocational-training") == "no"
+        taken = await report({"reference_id": "b1", "programme_identifier": "hrss:vocational-training", "person_identifier": {"eq": members[0]},
+                              "enrollment_status": "enrolled", "enrollment_date": "2026-11-01"},
+                             {"reference_id": "b2", "programme_identifier": "hrss:vocational-training", "household_identifier": {"eq": holders[1]}},
+                             {"reference_id": "b3", "programme_identifier": "dibao", "person_identifier": {"eq": members[2]}},
+                             {"reference_id": "b4", "programme_identifier": "hrss:vocational-training", "person_identifier": {"eq": "110105194912310021"}},
+                             {"reference_id": "b5", "programme_identifier": "hrss:vocational-training", "person_identifier": {"eq": members[2]},
+                              "enrollment_status": "graduated"})
+        assert taken.status_code == 200, taken.text
+        answers = {item["reference_id"]: item for item in taken.json()["enrolled_response"]}
+        assert answers["b1"]["status"] == answers["b2"]["status"] == "succ"
+        assert "rjct.programme.invalid" in answers["b3"]["status_reason_message"]  # dibao is this registry's own: its case workflow says who is enrolled
+        assert "rjct.search_criteria.invalid" in answers["b4"]["status_reason_message"] and "rjct.enrollment_status.invalid" in answers["b5"]["status_reason_message"]
+        assert await is_enrolled(members[0], "hrss:vocational-training") == "yes"
+        assert await is_enrolled(world.population.households[1].members[-1].id_number, "hrss:vocational-training") == "yes"  # the household was reported
+        assert await is_enrolled(members[2], "hrss:vocational-training") == "no"
+        # The training ends: reported as exited, the person is no longer its beneficiary.
+        await report({"reference_id": "b6", "programme_identifier": "hrss:vocational-training", "person_identifier": {"eq": members[0]}, "enrollment_status": "exited"})
+        assert await is_enrolled(members[0], "hrss:vocational-training") == "no"
+        with sqlite3.connect(world.root / "interop.sqlite") as connection:
+            kept = connection.execute("SELECT * FROM external_enrolments").fetchall()
+        assert sorted((row[1], row[2], row[3]) for row in kept) == sorted([("hrss:vocational-training", holders[0], "exited"),
+                                                                          ("hrss:vocational-training", holders[1], "enrolled")])
+        assert all(member not in str(kept) for member in members)  # pseudonyms only
+        unsigned = await report({"reference_id": "b7", "programme_identifier": "x", "person_identifier": {"eq": members[2]}}, signed=False)
+        assert unsigned.json()["enrolled_response"][0]["status"] == "rjct" and "err.signature.missing" in unsigned.json()["enrolled_response"][0]["status_reason_message"]
+        without_scope = await world.post("/registry/sync/enrollment/updates", world.partner.envelope("notify", {"transaction_id": "t", "enrolled_updates": {}}, status="succ"),
+                                         headers=await world.bearer("registry.enrolled"), registry="ibr")
+        assert without_scope.status_code == 403
+        recorded = [record for _, record in world.node.store.iterate_state_prefix("interop/message/") if record["action"] == "notify" and record["direction"] == "in"]
+        assert len(recorded) >= 3
 
     asyncio.run(run_world(tmp_path, scenario))

@@ -28,7 +28,7 @@ SERVED = r"^/registry/(search|sync/search|subscribe|unsubscribe|txn/status|sync/
 """The operations a registry serves (the on-… and notify paths are the partner's)."""
 
 schema = schemathesis.openapi.from_dict(load_spec("social", "/dci/social")).include(path_regex=SERVED)
-ibr_schema = schemathesis.openapi.from_dict(load_spec("ibr", "/dci/ibr")).include(path_regex=SERVED.replace("sync/txn/status)", "sync/txn/status|sync/enrolled)"))
+ibr_schema = schemathesis.openapi.from_dict(load_spec("ibr", "/dci/ibr")).include(path_regex=SERVED.replace("sync/txn/status)", "sync/txn/status|sync/enrolled|sync/enrollment/updates)"))
 
 
 @pytest.fixture(scope="module")

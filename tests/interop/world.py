@@ -111,7 +111,7 @@ async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]],
             partner_port = partner_server.servers[0].sockets[0].getsockname()[1]  # port 0: the system chose one
             partner.base_url = f"http://127.0.0.1:{partner_port}"
             secret = write_client(directory.root, client_id="spmis", sender_id=partner.sender_id, callback_uri=f"{partner.base_url}/dci",
-                                  scopes=["registry.search", "registry.subscribe", "registry.txn-status", "registry.enrolled"], fields=FIELDS,
+                                  scopes=["registry.search", "registry.subscribe", "registry.txn-status", "registry.enrolled", "registry.enrollment-updates"], fields=FIELDS,
                                   jwks_uri=f"{partner.base_url}/.well-known/jwks.json", callback_token="partner-issued-token", node_sender_id="reliefledger.test")
             g2p_secret, disburser = "", None
             if g2p:

@@ -9,22 +9,28 @@ a monthly programme or awarded a one-off one —, of this programme or of any? S
 ``enrollement_status_change`` (a benefit changed, a case exited), read from each case's step log;
 the event names are the specification's, misspelling included.
 
-``/registry/sync/enrollment/updates`` (other programme systems pushing their enrolments here) is
-not served: this registry's enrolments come from its own case workflow.
+Other programme systems report their own enrolments with ``POST
+/registry/sync/enrollment/updates`` (scope ``registry.enrollment-updates``): each beneficiary names
+a person or household registered here, the sender's programme and its status; they are kept by
+household pseudonym (``external_enrolments.py``) and ``sync/enrolled`` answers from them too, so
+the ministry's question "enrolled in what?" covers programmes this node does not run. A sender
+cannot report an enrolment in a programme of the policy pack: those come from the case workflow.
 """
 
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from reliefledger.interop.envelope import format_time
-from reliefledger.interop.exchange import Accepted, EvidenceUnavailable, Operation, Refusal, answer_bare, receive, unavailable
+from reliefledger.interop.exchange import Accepted, Operation, Refusal, answer_bare
+from reliefledger.interop.external_enrolments import STATUSES, ExternalEnrolments
 from reliefledger.interop.registry_search import NATIONAL_ID_TYPES, SearchRefused, is_beneficiary, search_registry
 from reliefledger.interop.social_registry import LAST_HEIGHT, SocialRegistry
 from reliefledger.interop.specs import describe_operation
+from reliefledger.ledger.contracts.policy_packs import get_current_pack
 
 EVENT_TYPES = ("enrollement", "enrollement_status_change")
 PSEUDONYM = re.compile(r"[0-9a-f]{64}")
@@ -39,7 +45,18 @@ def _refused_enrolment(refusal: Refusal, now: str, body: Any) -> dict[str, Any]:
         {"reference_id": transaction_id[:99], "timestamp": now, "status": "rjct", "status_reason_message": f"{refusal.code}: {refusal}"[:999], "enrolled_status": "no"}]}
 
 
+def _refused_updates(refusal: Refusal, now: str, body: Any) -> dict[str, Any]:
+    answer = _refused_enrolment(refusal, now, body)
+    for item in answer["enrolled_response"]:
+        del item["enrolled_status"]
+    return answer
+
+
 ENROLLED = Operation("ibr", "/registry/sync/enrolled", "registry.enrolled", refuse_as=_refused_enrolment)
+ENROLMENT_UPDATES = Operation("ibr", "/registry/sync/enrollment/updates", "registry.enrollment-updates", refuse_as=_refused_updates)
+PROGRAMME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
+UPDATES_PER_MESSAGE_MAX = 100
 
 
 @dataclass
@@ -51,18 +68,49 @@ class BeneficiaryRegistry(SocialRegistry):
     event_types: tuple[str, ...] = EVENT_TYPES
     reg_type: str = "ns:org:RegistryType:IBR"
     title: str = "DCI Integrated Beneficiary Registry"
+    external: ExternalEnrolments | None = None
+    """The enrolments other programme systems reported (None: none are taken)."""
 
     def add_routes(self, router: APIRouter) -> None:
-        async def enrolled(request: Request) -> Response:
+        router.add_api_route(ENROLLED.path, self._endpoint(ENROLLED, lambda operation, accepted: self._answer_enrolled(accepted)), methods=["POST"],
+                             summary=f"{self.title} {ENROLLED.path}: is a person or household enrolled", description=describe_operation(self.spec, ENROLLED.path))
+        if self.external is not None:
+            router.add_api_route(ENROLMENT_UPDATES.path, self._endpoint(ENROLMENT_UPDATES, lambda operation, accepted: self._take_updates(accepted)),
+                                 methods=["POST"], summary=f"{self.title} {ENROLMENT_UPDATES.path}: a programme system reports its enrolments",
+                                 description=describe_operation(self.spec, ENROLMENT_UPDATES.path))
+
+    async def _take_updates(self, accepted: Accepted) -> Response:
+        """Record each reported enrolment of a registered person or household; answer one status each."""
+        assert self.external is not None
+        message, now_ms = accepted.message, self.context.clock_ms()
+        beneficiaries = message["enrolled_updates"].get("beneficiaries") or []
+        own_programmes = set(get_current_pack(self.reader.store).programme_index)
+        items = []
+        for index, beneficiary in enumerate(beneficiaries):
+            reference_id = beneficiary.get("reference_id") if isinstance(beneficiary.get("reference_id"), str) else f"{message['transaction_id']}-{index + 1}"
+            item: dict[str, Any] = {"reference_id": reference_id[:99], "timestamp": format_time(now_ms)}
             try:
-                outcome = await receive(self.context, ENROLLED, request)
-                if not isinstance(outcome, Accepted):
-                    return outcome
-                return await self._answer_enrolled(outcome)
-            except EvidenceUnavailable:
-                return unavailable(self.context, ENROLLED)
-        router.add_api_route(ENROLLED.path, enrolled, methods=["POST"], summary=f"{self.title} {ENROLLED.path}: is a person or household enrolled",
-                             description=describe_operation(self.spec, ENROLLED.path))
+                if index >= UPDATES_PER_MESSAGE_MAX:
+                    raise SearchRefused("rjct.total_count.limit_exceeded", f"at most {UPDATES_PER_MESSAGE_MAX} beneficiaries in one message")
+                programme = beneficiary.get("programme_identifier")
+                if not isinstance(programme, str) or not PROGRAMME_PATTERN.fullmatch(programme) or programme in own_programmes:
+                    raise SearchRefused("rjct.programme.invalid", "programme_identifier is the sender's own programme (letters, digits, _.:-; not one of "
+                                        "this registry's programmes, which its case workflow records)")
+                status = beneficiary.get("enrollment_status", "enrolled")
+                if status not in STATUSES:
+                    raise SearchRefused("rjct.enrollment_status.invalid", f"enrollment_status is one of {', '.join(STATUSES)}")
+                enrolled_on = beneficiary.get("enrollment_date")
+                if enrolled_on is not None and (not isinstance(enrolled_on, str) or not DATE_PATTERN.fullmatch(enrolled_on)):
+                    raise SearchRefused("rjct.enrollment_date.invalid", "enrollment_date is YYYY-MM-DD")
+                for household in self._find_households(beneficiary):
+                    self.external.put(accepted.client.sender_id, programme, household, status, item["reference_id"], enrolled_on, now_ms)
+                item["status"] = "succ"
+            except SearchRefused as refusal:
+                item.update(status="rjct", status_reason_message=f"{refusal.code}: {refusal}"[:999])
+            items.append(item)
+        body = {"transaction_id": message["transaction_id"], "correlation_id": accepted.correlation_id, "enrolled_response": items}
+        status = "succ" if items and all(item["status"] == "succ" for item in items) else "rjct"
+        return await answer_bare(self.context, ENROLMENT_UPDATES, accepted, body, status)
 
     async def _answer_enrolled(self, accepted: Accepted) -> Response:
         message = accepted.message
@@ -73,6 +121,8 @@ class BeneficiaryRegistry(SocialRegistry):
             households, programme = self._read_enrolled_query(criteria.get("query"))
             cases = self.reader.list_cases()
             enrolled = any(is_beneficiary(case) and programme in (None, case["programme"]) for household in households for case in cases.get(household, []))
+            reported = [entry for household in households for entry in (self.external.list_for(household) if self.external is not None else [])]
+            enrolled = enrolled or any(entry["status"] == "enrolled" and programme in (None, entry["programme"]) for entry in reported)
             item.update(status="succ", enrolled_status="yes" if enrolled else "no")
         except SearchRefused as refusal:
             item.update(status="rjct", status_reason_message=f"{refusal.code}: {refusal}"[:999], enrolled_status="no")
@@ -89,6 +139,11 @@ class BeneficiaryRegistry(SocialRegistry):
             programme = programme.get("eq") if isinstance(programme, dict) else None
             if not isinstance(programme, str):
                 raise SearchRefused("rjct.search_criteria.invalid", 'programme_identifier is {"eq": "<programme>"}')
+        return self._find_households(query), programme
+
+    def _find_households(self, query: dict[str, Any]) -> list[str]:
+        """The household a ``person_identifier`` or ``household_identifier`` names (a national ID,
+        a household number or a pseudonym): ``SearchRefused`` when it names none registered here."""
         for key, default_type in (("person_identifier", "NationalID"), ("household_identifier", "HouseholdNumber")):
             if key in query:
                 value = query[key]
@@ -98,7 +153,7 @@ class BeneficiaryRegistry(SocialRegistry):
                 found = search_registry(self.reader, {"query_type": "idtype-value", "query": identifier, "pagination": {"page_size": 1}}, ("household_id",))
                 if not found.records:
                     raise SearchRefused("rjct.search_criteria.invalid", "the identifier names no registered person or household")
-                return [record["household_id"] for record in found.records], programme
+                return [record["household_id"] for record in found.records]
         raise SearchRefused("rjct.search_criteria.invalid", "name person_identifier or household_identifier")
 
     def _list_events(self, after: int, up_to: int) -> list[tuple[str, dict[str, Any], int]]:

@@ -205,8 +205,8 @@ async def _check_envelope(context: ExchangeContext, client: Client, envelope: di
     message = envelope.get("message") if isinstance(envelope.get("message"), dict) else {}
     if any(isinstance(message.get(name), list) and len(message[name]) > ITEMS_PER_MESSAGE_MAX for name in ITEM_LISTS):
         raise Refusal("ERR", "err.request.bad", f"at most {ITEMS_PER_MESSAGE_MAX} requests in one message", header_code="rjct.total_count.limit_exceeded")
-    if header["sender_id"] != client.sender_id:
-        raise Refusal("ERR", "err.sender_id.invalid", f"the token's client sends as {client.sender_id!r}, not {header['sender_id']!r}")
+    if header.get("sender_id") != client.sender_id:  # a callback header (notify) may leave it out: it is required here all the same
+        raise Refusal("ERR", "err.sender_id.invalid", f"the token's client sends as {client.sender_id!r}, not {header.get('sender_id')!r}")
     if header.get("receiver_id") not in (None, "", context.settings.sender_id):
         raise Refusal("ERR", "err.receiver_id.invalid", f"this system is {context.settings.sender_id!r}")
     if header.get("sender_uri") not in (None, "") and str(header["sender_uri"]).rstrip("/") != client.callback_uri:
@@ -215,6 +215,8 @@ async def _check_envelope(context: ExchangeContext, client: Client, envelope: di
         raise Refusal("ERR", "err.version.not_supported", "version 1.0.0 is spoken here", header_code="rjct.version.invalid")
     if header.get("is_msg_encrypted") or (isinstance(envelope.get("message"), dict) and "ciphertext" in envelope["message"]):
         raise Refusal("ERR", "err.encryption.invalid", "encrypted messages are not supported; the connection is TLS and the message signed")
+    if not isinstance(envelope.get("message"), dict):  # the specifications require only the header of some requests (notify): nothing to act on
+        raise Refusal("ERR", "err.request.bad", "the envelope carries no message")
     try:
         verify_envelope(envelope, client.sender_id, await context.partners.get_keys(client), context.now_s())
     except SignatureError as error:

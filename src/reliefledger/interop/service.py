@@ -25,6 +25,7 @@ from reliefledger.interop.envelope import http_error
 from reliefledger.interop.evidence import EvidenceLog, to_party
 from reliefledger.interop.exchange import ExchangeContext
 from reliefledger.interop.exchange_store import ExchangeStore
+from reliefledger.interop.external_enrolments import ExternalEnrolments
 from reliefledger.interop.mapper import Mapper
 from reliefledger.interop.partners import RETRY_DELAYS_S, Partners
 from reliefledger.interop.registry_search import LedgerReader
@@ -80,8 +81,9 @@ async def open_interop(root: Path, casework: Casework, recorder: StaffMember, ap
             raise InteropSettingsError("interop.toml names a civil registry but no registrar (a caseworker) is given to apply its events")
         civil = CivilRegistration(context, casework, registrar, settings.civil_registration, vital_events, retry_after_s=subscribe_every_s)
     mapper, disburse = Mapper(context, reader), Disburse(context, reader, casework=casework, disburser=disburser)
-    registries = Registries(SocialRegistry(context, reader, lambda: node.tip.height), BeneficiaryRegistry(context, reader, lambda: node.tip.height),
-                            civil, mapper, disburse)
+    external = ExternalEnrolments(Path(root) / STORE_FILE)
+    registries = Registries(SocialRegistry(context, reader, lambda: node.tip.height),
+                            BeneficiaryRegistry(context, reader, lambda: node.tip.height, external=external), civil, mapper, disburse)
     mount_authorisation(app, context)
     for service in (registries.social, registries.beneficiary, mapper, disburse):
         service.mount(app)
@@ -98,6 +100,7 @@ async def open_interop(root: Path, casework: Casework, recorder: StaffMember, ap
         await asyncio.gather(*workers, *context.tasks, return_exceptions=True)
         store.close()
         vital_events.close()
+        external.close()
         if own_http:
             await client.aclose()
 

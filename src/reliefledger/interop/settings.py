@@ -25,7 +25,7 @@ from reliefledger.interop.signatures import SigningKey
 
 SETTINGS_FILE = "interop.toml"
 KEY_FILE = "interop-key.json"
-SCOPES = ("registry.search", "registry.subscribe", "registry.txn-status", "registry.enrolled", "crvs.notify", "disburse.disburse", "mapper.link",
+SCOPES = ("registry.search", "registry.subscribe", "registry.txn-status", "registry.enrolled", "registry.enrollment-updates", "crvs.notify", "disburse.disburse", "mapper.link",
           "mapper.resolve")
 """What a client may be allowed to do."""
 RECORD_FIELDS = ("household_id", "region", "status", "members_count", "head_id", "programmes", "person_id", "alive", "death_recorded")
