@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from reliefledger.interop.settings import InteropSettingsError
 from reliefledger.ledger.errors import LedgerInputError
 from reliefledger.ledger.suites import DEFAULT_SUITE_NAME, SUITES
 from reliefledger.ledger.transactions import TransactionBody, sign_transaction
@@ -108,6 +109,8 @@ def node(
         asyncio.run(serve(chain, host=host, port=port, on_ready=announce, settings=settings, extend_app=mount_dashboard, serve_with=serve_standards(chain.root)))
     except LedgerInputError as error:
         fail(error.message)
+    except InteropSettingsError as error:  # interop.toml or a staff key it names cannot be used
+        fail(f"interop: {error}")
 
 
 @app.command()

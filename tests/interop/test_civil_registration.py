@@ -86,17 +86,22 @@ def test_births_and_deaths_from_the_civil_registry_change_the_registry_and_a_dea
         assert await crvs.redeliver() == 0
         assert len(store.get(get_case_key("a0.dibao"))["open_review"]["reasons"]) == 1 and len(civil.log.list_events()) == 1
 
-        # A death recorded by hand at the desk, then registered: no second record, but the review the desk did not open is opened.
+        # A death recorded by hand at the desk, then a birth's review (no hold), then the death registered: no second record, but
+        # the hold the desk did not put is put.
         other = world.population.households[2]
+        assert len(other.members) >= 2, "the test needs a household that outlives one death"
         other_dead = other.members[0]
         other_person = compute_person_pseudonym(world.node.suite, world.casework.network_key, other_dead.id_number)
         await world.casework.change_household(StaffDirectory(ChainDirectory(world.root)).get("cw"), "record_death", {"person": other_person})
+        rng = random.Random(5)
+        baby = issue_id_number(rng, "110105", datetime.date(2026, 11, 25), "male", set())
+        await crvs.register_birth(baby, name="x", sex="male", birth_date="2026-11-25", parent_id_numbers=[other.members[1].id_number])
+        assert not is_payment_held(store.get(get_case_key("a2.dibao"))) and store.get(get_case_key("a2.dibao"))["open_review"] is not None
         await crvs.register_death(other_dead.id_number, "2026-11-28")
         assert civil.log.find_event(crvs.sender_id, crvs.events[-1]["reference_id"])["outcome"] == "already_recorded.reviews_held_1"
         assert is_payment_held(store.get(get_case_key("a2.dibao")))
 
         # Someone unknown here, and an identifier that is not a resident ID: acknowledged, nothing changed, the outcome says why.
-        rng = random.Random(5)
         stranger = issue_id_number(rng, "110105", datetime.date(1950, 1, 1), "male", set())
         await crvs.register_death(stranger, "2026-11-28")
         await crvs.register_death("not-an-id", "2026-11-28")
@@ -134,7 +139,16 @@ def test_births_and_deaths_from_the_civil_registry_change_the_registry_and_a_dea
         unscoped = await world.http.post(f"{world.url}/dci/crvs/registry/notify", json=build_notify(world.partner.sender_id, world.partner.key, world.clock() // 1000, "x"),
                                          headers=await world.bearer())
         assert unscoped.status_code == 403 and unscoped.json()["errors"][0]["code"] == "err.request.forbidden"
-        assert len(civil.log.list_events()) == 6  # neither was applied
+        # Another client with the scope is not the civil registry named in interop.toml: refused, not applied.
+        other_token = (await world.http.post(f"{world.url}/oauth2/client/token", data={"grant_type": "client_credentials", "client_id": "crvs-other",
+                                                                                    "client_secret": world.secrets_by_client["crvs-other"]})).json()["access_token"]
+        impostor = await world.http.post(f"{world.url}/dci/crvs/registry/notify", json=build_notify("crvs-other.example", world.partner.key, world.clock() // 1000,
+                                                                                                   household.members[0].id_number),
+                                         headers={"Authorization": f"Bearer {other_token}"})
+        node_side.check_exchange(impostor)
+        assert impostor.json()["message"]["error"]["code"] == "err.sender_id.invalid"
+        assert len(civil.log.list_events()) == 7 and store.get(get_person_key(compute_person_pseudonym(
+            world.node.suite, world.casework.network_key, household.members[0].id_number)))["status"] == "alive"  # none of them was applied
 
     asyncio.run(run_world(tmp_path, scenario, civil_registry=True, prepare=enrol_two_households))
 

@@ -4,12 +4,16 @@ specification's reason; every request, response and callback validated against
 g2p_disburse_core_api_v1.0.0 with openapi-core; the evidence of every message on the ledger."""
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 from g2p_support import BUDGET_FEN, G2P, get_balance, nid, open_money
 from interop_support import verify_ours
 from world import G2P_BUDGET, World, new_id, run_world
+from reliefledger.ledger.pseudonyms import compute_person_pseudonym
+from reliefledger.node.directory import ChainDirectory
+from reliefledger.node.staff import StaffDirectory
 
 PAYER = f"account:{G2P_BUDGET}@civil-affairs"
 
@@ -76,7 +80,25 @@ def test_disbursements_move_money_once_and_refusals_say_why(tmp_path: Path) -> N
                                 for criterion in found.json()["message"]["disbursements_status"])
         assert to_wallet == [("d-4", "succ")]
         assert sorted(to_person) == [("d-0", "succ"), ("d-1", "rjct"), ("d-2", "rjct"), ("d-3", "rjct"), ("too-much", "rjct")]
+        # What the service wrote down names pseudonyms: no ID number anywhere in its files.
+        kept = b"".join(path.read_bytes() for path in world.root.glob("interop.sqlite*"))
+        assert all(person.id_number.encode() not in kept for person in (first, capped, bank_only, without))
+        # A beneficiary recorded dead is paid nothing, by id or through the account of a household left empty.
+        worker = StaffDirectory(ChainDirectory(world.root)).get("cw")
+        dead = compute_person_pseudonym(world.node.suite, world.casework.network_key, first.id_number)
+        await world.casework.change_household(worker, "record_death", {"person": dead})
+        after_death = await disburse_now(g2p, disbursements({"payee_fa": nid(first), "amount": "1.00", "reference_id": "after-death"}))
+        assert after_death[0]["status"] == "rjct" and "recorded dead" in after_death[0]["status_reason_message"]
+        household = money.households[0]
+        for member in household.members[1:]:
+            await world.casework.change_household(worker, "record_death", {"person": compute_person_pseudonym(world.node.suite, world.casework.network_key, member.id_number)})
+        emptied = await disburse_now(g2p, disbursements({"payee_fa": "account:w0@operator-bank", "amount": "1.00", "reference_id": "to-empty"}))
+        assert emptied[0]["status"] == "rjct" and "dissolved" in emptied[0]["status_reason_message"] and get_balance(world, "w0") == 10050
     asyncio.run(run_world(tmp_path, scenario, g2p=True))
+
+
+def pseudonymous_id(world: World, person: Any) -> str:
+    return f"person:{compute_person_pseudonym(world.node.suite, world.casework.network_key, person.id_number)}@cn-resident-id"
 
 
 def test_an_asynchronous_disbursement_is_called_back_and_its_status_answered(tmp_path: Path) -> None:
@@ -94,9 +116,11 @@ def test_an_asynchronous_disbursement_is_called_back_and_its_status_answered(tmp
         asked = {"transaction_id": new_id(), "txnstatus_request": {"reference_id": "r1", "txn_type": "disburse", "attribute_type": "reference_id_list",
                                                                     "attribute_value": ["d-1"]}}
         status = await g2p.post("disburse", "/disburse/sync/txn/status", g2p.partner.envelope("txn-status", asked))
-        assert status.json()["message"]["txnstatus_response"] == {"txn_type": "on-disburse", "txn_status": callback["message"]}
+        # The status is the answer as the node kept it: each ID number in it named by the person's pseudonym.
+        kept = json.loads(json.dumps(callback["message"]).replace(nid(first), pseudonymous_id(world, first)).replace(nid(without), pseudonymous_id(world, without)))
+        assert kept != callback["message"] and status.json()["message"]["txnstatus_response"] == {"txn_type": "on-disburse", "txn_status": kept}
         await g2p.post("disburse", "/disburse/txn/status", g2p.partner.envelope("txn-status", asked))
-        assert (await g2p.callback("disburse", "/disburse/txn/on-status"))["message"]["txnstatus_response"]["txn_status"] == callback["message"]
+        assert (await g2p.callback("disburse", "/disburse/txn/on-status"))["message"]["txnstatus_response"]["txn_status"] == kept
         search = {"transaction_id": new_id(), "search_criteria": [{"reference_id": "s-1", "request_type": "disburse", "attribute_type": "payer_fa",
                                                                    "attribute_value": PAYER}]}
         await g2p.post("disburse", "/disburse/search", g2p.partner.envelope("search", search))

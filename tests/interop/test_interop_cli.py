@@ -70,3 +70,13 @@ def test_naming_a_civil_registry_from_the_command_line(tmp_path: Path) -> None:
     settings = read_interop_settings(chain)
     assert settings.clients["crvs"].callback_token == "issued-by-the-registry" and settings.clients["crvs"].fields == ()
     assert settings.civil_registration.public_uri == "https://node.example/dci/crvs" and settings.civil_registration.registrar == "registrar"
+
+
+def test_a_node_whose_interop_settings_name_a_missing_registrar_says_so(tmp_path: Path) -> None:
+    from reliefledger.interop.settings import write_civil_registration, write_client
+    chain = tmp_path / "chain"
+    assert run_cli("init", chain, "--orgs", "civil-affairs").returncode == 0
+    write_client(chain, client_id="crvs", sender_id="crvs.example", callback_uri="http://127.0.0.1:9", scopes=["crvs.notify"], fields=[], jwks={"keys": []})
+    write_civil_registration(chain, client_id="crvs", registrar="nobody", public_uri="http://127.0.0.1:9/dci/crvs")
+    started = run_cli("node", chain, "--port", "1")
+    assert started.returncode == 1 and "registrar" in started.stderr and "Traceback" not in started.stderr, started.stderr

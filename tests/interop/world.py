@@ -62,6 +62,8 @@ class World:
     crvs: CivilRegistryService | None = None
     g2p_secret: str = ""
     """The secret of the G2P client ``g2p`` (sender ``g2p.example``), onboarded when the world is built with ``g2p=True``."""
+    secrets_by_client: dict[str, str] = field(default_factory=dict)
+    """Secrets of the other clients the world onboarded (with ``civil_registry``: ``crvs-other``, the partner's keys, scope crvs.notify)."""
 
     async def token(self, scope: str | None = None, secret: str | None = None) -> httpx.Response:
         form = {"grant_type": "client_credentials", "client_id": "spmis", "client_secret": secret or self.secret, **({"scope": scope} if scope else {})}
@@ -122,7 +124,7 @@ async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]],
                                           jwks_uri=f"{partner.base_url}/.well-known/jwks.json", callback_token="partner-issued-token")
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            crvs, registrar = None, None
+            crvs, registrar, others = None, None, {}
             if civil_registry:
                 crvs = CivilRegistryService(clock_ms=clock)
                 crvs_server, crvs_task = await start_server(crvs.build_app(), host="127.0.0.1", port=0)
@@ -131,6 +133,8 @@ async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]],
                 crvs_secret = write_client(directory.root, client_id="crvs", sender_id=crvs.sender_id, callback_uri=crvs_url, scopes=["crvs.notify"], fields=[],
                                            jwks_uri=f"{crvs_url}/.well-known/jwks.json", callback_token=crvs.issued_token)
                 write_civil_registration(directory.root, client_id="crvs", registrar="registrar", public_uri=f"{url}/dci/crvs")
+                others["crvs-other"] = write_client(directory.root, client_id="crvs-other", sender_id="crvs-other.example", callback_uri=partner.base_url,
+                                                    scopes=["crvs.notify"], fields=[], jwks_uri=f"{partner.base_url}/.well-known/jwks.json")
                 crvs.subscriber = Subscriber("reliefledger.test", f"{url}/.well-known/jwks.json", f"{url}/oauth2/client/token", "crvs", crvs_secret)
                 await admit_staff(directory, node, organisation="civil-affairs", label="registrar", roles=["caseworker"], region="110000")
                 registrar = StaffDirectory(directory).get("registrar")
@@ -142,7 +146,7 @@ async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]],
                     servers.append((server, task))
                     world = World(node, casework, population, partner, registries, http, url, secret, SpecChecker("social", "/dci/social"),
                                   SpecChecker("social", "/"), SpecChecker("authz", "/"), SpecChecker("jwks", "/"), directory.root,
-                                  SpecChecker("ibr", "/dci/ibr"), SpecChecker("ibr", "/"), clock, crvs, g2p_secret)
+                                  SpecChecker("ibr", "/dci/ibr"), SpecChecker("ibr", "/"), clock, crvs, g2p_secret, others)
                     try:
                         return await scenario(world)
                     finally:

@@ -306,6 +306,8 @@ def test_review_is_due_after_twelve_months_or_six_when_income_is_unstable(county
 def test_an_opened_review_is_due_now_holds_payments_and_a_review_that_keeps_the_amount_concludes_it(county: Network) -> None:
     enrol(county)
     enrolled = case(county, "a1.dibao")
+    early, _ = means_test(county, "a1.dibao", facts(100_000))  # a periodic means test recorded before the household changed
+    assert county.run_one(early) is OK and case(county, "a1.dibao")["review_assessment"] is not None
     open_review = lambda signer, **args: step(county, signer, "open_review", case_id="a1.dibao", **args)  # noqa: E731
     assert county.run(open_review(CASEWORKER, reason="Death", hold_payments=True), open_review(CASEWORKER, reason="birth_registered", hold_payments="yes"),
                       open_review(OTHER_CASEWORKER, reason="birth_registered", hold_payments=False),
@@ -318,6 +320,9 @@ def test_an_opened_review_is_due_now_holds_payments_and_a_review_that_keeps_the_
     assert held["deadlines"]["review"] <= held["open_review"]["opened_ms"] < enrolled["enrolment"]["next_review_ms"]
     assert get_overdue_steps(held, held["open_review"]["opened_ms"] + 1) == ["review"]
     # The review assessed the amount already paid: "keep" concludes it and releases the hold.
+    stale = step(county, APPROVER, "change_benefit", case_id="a1.dibao", change="keep", monthly_benefit_fen=enrolled["enrolment"]["monthly_benefit_fen"],
+                 reasons=["household_changed"])
+    assert county.run_one(stale) is ResultCode.MISSING_RECORD  # the earlier assessment cannot conclude the review the change opened
     review, result = means_test(county, "a1.dibao", facts(100_000))  # the income it was enrolled with
     assert county.run_one(review) is OK and result.monthly_benefit_fen == enrolled["enrolment"]["monthly_benefit_fen"]
     change = lambda kind: step(county, APPROVER, "change_benefit", case_id="a1.dibao", change=kind, monthly_benefit_fen=result.monthly_benefit_fen,  # noqa: E731

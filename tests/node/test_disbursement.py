@@ -230,12 +230,6 @@ def test_an_earmarked_programme_pays_awards_into_earmarked_accounts_and_dibao_is
                 first = await run_disbursement(node, finance.key, education)
                 again = await run_disbursement(node, finance.key, education)
                 earmarked = node.store.get(get_account_key(f"education.{month[:4]}-02.e0.education.earmarked"))
-                dibao = await run_disbursement(node, finance.key, RunSettings("dibao", "110000", month, "dibao-dc", "dibao-bank"))
-                spend = [await pay(node, bank, device, earmarked["id"], merchant, 20_000, counter, clock) for counter, merchant in ((1, "bookshop"), (2, "grocer"))]
-                # Whoever signs it, the ledger never puts a dibao payment into an earmarked account.
-                forced = await commit_one(node, finance.key, "create_transfers", {"transfers": [{
-                    "transfer_id": "forced", "code": 101, "debit_account_id": "dibao-dc", "credit_account_id": earmarked["id"], "amount": 1, "reference": dibao_case}]},
-                    "forced", clock)
                 # A review opened with a hold (a death was registered): the run skips the case and the ledger refuses any payment naming it.
                 await casework.open_review(worker, dibao_case, reason="death_registered", hold_payments=True)
                 held = await run_disbursement(node, finance.key, RunSettings("dibao", "110000", month, "dibao-dc", "dibao-bank"))
@@ -243,7 +237,16 @@ def test_an_earmarked_programme_pays_awards_into_earmarked_accounts_and_dibao_is
                     "transfer_id": "after-death", "code": 101, "debit_account_id": "dibao-dc", "credit_account_id": "w0", "amount": 1, "reference": dibao_case}]},
                     "after-death", clock)
                 assert held.not_paid == [{"case_id": dibao_case, "amount_fen": result["monthly_benefit_fen"], "reason": "held until its review is concluded (death_registered)"}]
-                assert held_transfer is ResultCode.PAYMENT_HELD and held.to_wallets["payments"] == 0
+                assert held_transfer is ResultCode.PAYMENT_HELD and held.to_wallets["payments"] == 0 and account_balance(node, "w0") == 0
+                # The review (a new means test, the amount kept) releases the hold: the month is paid.
+                await casework.record_means_test(worker, dibao_case, {**POOR, "members": len(population.households[0].members)})
+                await casework.change_benefit(county, dibao_case, change="keep", monthly_benefit_fen=result["monthly_benefit_fen"], reasons=["reviewed"])
+                dibao = await run_disbursement(node, finance.key, RunSettings("dibao", "110000", month, "dibao-dc", "dibao-bank"))
+                spend = [await pay(node, bank, device, earmarked["id"], merchant, 20_000, counter, clock) for counter, merchant in ((1, "bookshop"), (2, "grocer"))]
+                # Whoever signs it, the ledger never puts a dibao payment into an earmarked account.
+                forced = await commit_one(node, finance.key, "create_transfers", {"transfers": [{
+                    "transfer_id": "forced", "code": 101, "debit_account_id": "dibao-dc", "credit_account_id": earmarked["id"], "amount": 1, "reference": dibao_case}]},
+                    "forced", clock)
                 balances_before_expiry = {name: account_balance(node, name) for name in (earmarked["id"], "edu-dc", "bookshop", "w0")}
                 clock["now"] = expires + 1
                 await commit_one(node, finance.key, "create_account", {"account_id": "tick", "kind": "treasury", "currency": "CNY"}, "tick", clock)

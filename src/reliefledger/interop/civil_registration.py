@@ -30,18 +30,19 @@ import logging
 import secrets
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import Response
 
 from reliefledger.interop.envelope import build_request_header, format_time
-from reliefledger.interop.exchange import Accepted, EvidenceUnavailable, ExchangeContext, Operation, acknowledge, receive, send_callback, unavailable
+from reliefledger.interop.exchange import (Accepted, EvidenceUnavailable, ExchangeContext, Operation, Refusal, acknowledge, build_endpoint, refuse, send_callback,
+                                           unavailable)
 from reliefledger.interop.registry_search import NATIONAL_ID_TYPES
 from reliefledger.interop.settings import CivilRegistrationSettings
 from reliefledger.interop.vital_events import VitalEventLog
-from reliefledger.ledger.contracts.assistance import get_case_key
+from reliefledger.ledger.contracts.assistance import get_case_key, is_payment_held
 from reliefledger.ledger.contracts.registry import get_person_key
 from reliefledger.ledger.contracts.membership import get_member_key
-from reliefledger.ledger.pseudonyms import compute_person_pseudonym, is_valid_resident_id
+from reliefledger.ledger.pseudonyms import compute_person_pseudonym, is_valid_resident_id, normalise_id_number
 from reliefledger.node.casework import Casework, CaseworkError
 from reliefledger.node.staff import StaffMember
 
@@ -55,8 +56,16 @@ RESUBSCRIBE_AFTER_S = 60.0
 """A subscription not confirmed after this is asked for again (the first wait after a failure)."""
 BACKOFF_S_MAX = 3600.0
 FIRST_REQUEST_AFTER_S = 2.0
-CONCLUDING_STEPS = ("open_review", "change_benefit", "exit_case", "record_fraud")
-"""Case steps after a death that mean its review was opened or the case already dealt with."""
+CONCLUDING_STEPS = ("change_benefit", "exit_case", "record_fraud")
+"""Case steps after an event that mean its review was already concluded (or the case ended)."""
+NOTIFY = Operation("crvs", "/registry/notify", "crvs.notify")
+CONFIRM = Operation("crvs", "/registry/on-subscribe", "crvs.notify")
+NOT_THE_REGISTRY = Refusal("ERR", "err.sender_id.invalid", "only the civil registry named in interop.toml sends births and deaths here")
+
+
+class LedgerUnavailable(Exception):
+    """The ledger cannot take an event's transactions now: the notify is not acknowledged."""
+
 
 
 class CivilRegistration:
@@ -72,36 +81,33 @@ class CivilRegistration:
 
     def mount(self, app: FastAPI) -> None:
         """The callbacks the civil registry sends us."""
-        notify = Operation("crvs", "/registry/notify", "crvs.notify")
-        confirm = Operation("crvs", "/registry/on-subscribe", "crvs.notify")
+        for operation, handler, summary in ((NOTIFY, self._take_notify, "Births and deaths from the civil registry, applied before the ACK"),
+                                            (CONFIRM, self._take_confirmation, "The civil registry confirms a subscription")):
+            app.add_api_route(BASE_PATH + operation.path, build_endpoint(self.context, operation, handler, "crvs_client_"), methods=["POST"],
+                              tags=["DCI civil registration (client)"], summary=summary)
 
-        @app.post(BASE_PATH + "/registry/notify", tags=["DCI civil registration (client)"], summary="Births and deaths from the civil registry, applied before the ACK")
-        async def on_notify(request: Request) -> Response:
-            accepted = await receive(self.context, notify, request)
-            if isinstance(accepted, Response):
-                return accepted
-            try:
-                async with self.lock:
-                    await self._apply_all(accepted)
-                return await acknowledge(self.context, notify, accepted)
-            except (EvidenceUnavailable, LedgerUnavailable):
-                self.context.store.forget_message(accepted.client.sender_id, str(accepted.header["message_id"]))
-                return unavailable(self.context, notify)
+    async def _take_notify(self, operation: Operation, accepted: Accepted) -> Response:
+        """Apply the events, then acknowledge (503 when the ledger cannot take them now)."""
+        if accepted.client.client_id != self.settings.client_id:
+            return await refuse(self.context, operation, accepted, NOT_THE_REGISTRY)
+        try:
+            async with self.lock:
+                await self._apply_all(accepted)
+        except LedgerUnavailable:
+            self.context.store.forget_message(accepted.client.sender_id, str(accepted.header["message_id"]))
+            return unavailable(self.context, operation)
+        return await acknowledge(self.context, operation, accepted)
 
-        @app.post(BASE_PATH + "/registry/on-subscribe", tags=["DCI civil registration (client)"], summary="The civil registry confirms a subscription")
-        async def on_subscribe(request: Request) -> Response:
-            accepted = await receive(self.context, confirm, request)
-            if isinstance(accepted, Response):
-                return accepted
-            for item in accepted.message.get("subscribe_response", []):
-                codes = [subscription["code"] for subscription in item.get("subscriptions", []) if subscription.get("status") == "subscribe"]
-                status = "subscribe" if item.get("status") == "succ" and codes else "rjct"
-                if not self.log.confirm(str(accepted.message["transaction_id"]), status, codes[0] if codes else None, self.context.clock_ms()):
-                    logger.warning("the civil registry confirmed a subscription this node did not ask for (%s)", accepted.message["transaction_id"])
-            try:
-                return await acknowledge(self.context, confirm, accepted)
-            except EvidenceUnavailable:
-                return unavailable(self.context, confirm)
+    async def _take_confirmation(self, operation: Operation, accepted: Accepted) -> Response:
+        """Note the subscription codes the registry gave (or its refusal), then acknowledge."""
+        if accepted.client.client_id != self.settings.client_id:
+            return await refuse(self.context, operation, accepted, NOT_THE_REGISTRY)
+        for item in accepted.message.get("subscribe_response", []):
+            codes = [subscription["code"] for subscription in item.get("subscriptions", []) if subscription.get("status") == "subscribe"]
+            status = "subscribe" if item.get("status") == "succ" and codes else "rjct"
+            if not self.log.confirm(str(accepted.message["transaction_id"]), status, codes[0] if codes else None, self.context.clock_ms()):
+                logger.warning("the civil registry confirmed a subscription this node did not ask for (%s)", accepted.message["transaction_id"])
+        return await acknowledge(self.context, operation, accepted)
 
     # --- subscribing -----------------------------------------------------------------------------
 
@@ -127,12 +133,13 @@ class CivilRegistration:
         """How long after the newest request to ask again."""
         failures = 0
         for item in requests:
-            if not item["status"].startswith("failed"):
+            if not (item["status"].startswith("failed") or item["status"] == "rjct"):  # the registry refused it: asking at once again would be refused too
                 break
             failures += 1
         return min(BACKOFF_S_MAX, self.retry_after_s * 2 ** max(0, failures - 1))
 
     async def _subscribe(self, event_type: str) -> str:
+        """Send one subscription request; answer its outcome (``ack``, or why not)."""
         now = self.context.clock_ms()
         transaction_id = f"crvs-{event_type.lower()}-{secrets.token_hex(6)}"
         criteria = {"version": "1.0.0", "reg_type": REGISTRY_TYPE, "reg_event_type": EVENT_PREFIX + event_type, "notify_record_type": "Person",
@@ -184,6 +191,7 @@ class CivilRegistration:
             self.log.record_event(accepted.client.sender_id, reference_id, event_type or "-", person, outcome, self.context.clock_ms())
 
     async def _apply_death(self, records: dict[str, Any]) -> tuple[str, str]:
+        """Record the death (unless recorded before) and hold the household's enrolled cases for review."""
         person = self._find_person(records.get("identifier"))
         if person is None:
             return "-", "refused.identifier_invalid"
@@ -201,11 +209,14 @@ class CivilRegistration:
         return person, f"{outcome}.reviews_held_{opened}"
 
     async def _apply_birth(self, records: dict[str, Any]) -> tuple[str, str]:
+        """Add the child to a parent's household (unless registered before) and open its enrolled cases' reviews."""
         child = self._find_person(records.get("identifier"))
         if child is None:
             return "-", "refused.identifier_invalid"
-        if self.casework.node.store.get(get_person_key(child)) is not None:
-            return child, "already_recorded"
+        known = self.casework.node.store.get(get_person_key(child))
+        if known is not None:  # registered before (perhaps by an attempt whose answer was lost): the reviews are still due
+            opened = await self._open_reviews(known["household"], "birth_registered", hold=False, since_height=known["registered_height"])
+            return child, f"already_recorded.reviews_opened_{opened}"
         household = self._find_parents_household(records.get("parents"))
         if household is None:
             return child, "no_parent_registered"
@@ -221,14 +232,18 @@ class CivilRegistration:
         return child, f"birth_recorded.reviews_opened_{opened}"
 
     async def _open_reviews(self, household: str, reason: str, *, hold: bool, since_height: int) -> int:
-        """Open a review on each enrolled case of the household that has had none opened or
-        concluded since ``since_height``; answer how many were opened."""
+        """Open a review on each enrolled case of the household unless it is already open as asked
+        (held, for a death; with this reason, for a birth) or a review was concluded since
+        ``since_height`` (the event's own height); answer how many were opened."""
         opened = 0
         for _, entry in self.casework.node.store.iterate_state_prefix(f"assistance/household/{household}/"):
             case = self.casework.node.store.get(get_case_key(entry["case_id"]))
             if case is None or case["status"] != "enrolled":
                 continue
             if any(step["action"] in CONCLUDING_STEPS and step["height"] >= since_height for step in case.get("steps", [])):
+                continue
+            already = is_payment_held(case) if hold else any(item["reason"] == reason for item in (case.get("open_review") or {}).get("reasons", []))
+            if already:
                 continue
             if not await self._step("assistance", "open_review", {"case_id": case["id"], "reason": reason, "hold_payments": hold}):
                 opened += 1
@@ -252,12 +267,12 @@ class CivilRegistration:
 
     @staticmethod
     def _national_id(identifiers: Any) -> str | None:
-        """The valid resident ID among a record's identifiers (``[{identifier_type, identifier_value}]``)."""
+        """The valid resident ID among a record's identifiers (``[{identifier_type, identifier_value}]``), normalised."""
         for identifier in identifiers if isinstance(identifiers, list) else []:
-            if isinstance(identifier, dict) and identifier.get("identifier_type") in NATIONAL_ID_TYPES:
-                value = identifier.get("identifier_value")
-                if isinstance(value, str) and is_valid_resident_id(value.upper()):
-                    return value.upper()
+            if isinstance(identifier, dict) and identifier.get("identifier_type") in NATIONAL_ID_TYPES and isinstance(identifier.get("identifier_value"), str):
+                value = normalise_id_number(identifier["identifier_value"])
+                if is_valid_resident_id(value):
+                    return value
         return None
 
     def _find_parents_household(self, parents: Any) -> str | None:
@@ -268,7 +283,3 @@ class CivilRegistration:
             if record is not None and record.get("status") != "deceased":
                 return record["household"]
         return None
-
-
-class LedgerUnavailable(Exception):
-    """The ledger cannot take an event's transactions now: the notify is not acknowledged."""

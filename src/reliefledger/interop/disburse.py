@@ -30,7 +30,7 @@ from typing import Any
 
 from reliefledger.interop.envelope import format_time
 from reliefledger.interop.exchange import Accepted
-from reliefledger.interop.financial_addresses import AddressRefused, find_account, find_person, format_address, resolve_account
+from reliefledger.interop.financial_addresses import AddressRefused, find_account, find_person, format_address, redact_ids, resolve_account, to_kept_id
 from reliefledger.interop.g2p_service import G2PService, Kind, StatusPaths, refuse_item
 from reliefledger.ledger.contracts.money_keys import get_account_key
 from reliefledger.ledger.encoding import encode_canonical
@@ -72,7 +72,7 @@ class Disburse(G2PService):
 
     async def answer_item(self, kind: Kind, accepted: Accepted, item: dict[str, Any]) -> dict[str, Any]:
         if kind.name == "search":
-            found = self.links.find_disbursements(accepted.client.sender_id, item["attribute_type"], str(item["attribute_value"]))
+            found = self.links.find_disbursements(accepted.client.sender_id, item["attribute_type"], str(to_kept_id(self.reader, item["attribute_value"])))
             return {"status": "succ", "disbursements_status": found}
         echo = {name: item[name] for name in ("amount", "payer_fa", "payee_fa", "currency_code") if name in item}
         try:
@@ -80,8 +80,8 @@ class Disburse(G2PService):
         except AddressRefused as refusal:
             answer = refuse_item(refusal.code, str(refusal), self.get_reasons(kind))
         status = {"reference_id": item["reference_id"], "timestamp": format_time(self.context.clock_ms()), **answer, **echo}
-        self.links.put_disbursement(accepted.client.sender_id, accepted.message["transaction_id"], str(item["payer_fa"]), str(item["payee_fa"]), status,
-                                    self.context.clock_ms())
+        self.links.put_disbursement(accepted.client.sender_id, accepted.message["transaction_id"], str(item["payer_fa"]),
+                                    str(to_kept_id(self.reader, item["payee_fa"])), redact_ids(self.reader, status), self.context.clock_ms())
         return {**answer, **echo}
 
     async def _pay(self, accepted: Accepted, item: dict[str, Any]) -> dict[str, Any]:
@@ -128,11 +128,16 @@ class Disburse(G2PService):
                 account = find_account(self.reader, payee)
             else:
                 person = find_person(self.reader, payee)
+                if person is not None and (self.reader.get_person(person.pseudonym) or {}).get("status") == "deceased":
+                    raise AddressRefused("rjct.payee_fa.invalid", "the beneficiary is recorded dead: nothing is paid to them")
                 account = resolve_account(self.reader, self.links, person) if person is not None else None
         except AddressRefused as refusal:
-            raise AddressRefused("rjct.payee_fa.invalid", f"{refusal} (or a beneficiary id)") from None
+            raise AddressRefused("rjct.payee_fa.invalid", str(refusal) if refusal.code == "rjct.payee_fa.invalid" else f"{refusal} (or a beneficiary id)") from None
         if account is None:
             raise AddressRefused("rjct.payee_fa.invalid", "the payee has no wallet or bank account on the ledger")
+        household = self.reader.get_household(account.get("holder") or "")
+        if household is not None and household.get("status") == "dissolved":
+            raise AddressRefused("rjct.payee_fa.invalid", "the account's household is dissolved (its members are recorded dead or gone)")
         return account
 
 

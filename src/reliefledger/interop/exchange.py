@@ -225,6 +225,12 @@ async def _check_envelope(context: ExchangeContext, client: Client, envelope: di
         raise Refusal("NACK", "err.request.bad", "this message_id was used before", header_code="rjct.message_id.duplicate")
 
 
+async def refuse(context: ExchangeContext, operation: Operation, accepted: Accepted, refusal: Refusal) -> JSONResponse:
+    """Refuse a message that passed the common checks but not the operation's own (another
+    client's, say): answered in the operation's shape and recorded like every refusal."""
+    return await _refuse(context, operation, accepted.client, accepted.envelope, refusal, status=200)
+
+
 async def _refuse(context: ExchangeContext, operation: Operation, client: Client, body: Any, refusal: Refusal, *, status: int) -> JSONResponse:
     answer = _build_refusal(context, operation, refusal, body, client.sender_id)
     await _record_pair(context, operation, client, body, answer, refusal.code if refusal.ack_status == "ERR" else "nack")

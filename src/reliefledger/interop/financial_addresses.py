@@ -2,7 +2,7 @@
 
 A **beneficiary id** (``cdpi_PersonId``) is ``<type>:<value>@<provider>``: ``nid:``, ``uin:`` or
 ``id:`` with an 18-character resident identity number (turned into the person's pseudonym at the
-edge, as the registries do, and never kept), or ``person:`` with the pseudonym itself; the
+edge, as the registries do; what this node writes down names the pseudonym, ``to_kept_id``), or ``person:`` with the pseudonym itself; the
 provider is not read. A **financial address** (``cdpi_FinancialAddress``) is
 ``account:<account id>@<owner>``: an account of the money ledger and the organisation that holds
 it (an operator bank), as in the specification's ``account-id@bank-psp-code``.
@@ -22,6 +22,8 @@ from typing import Any
 from reliefledger.interop.g2p_store import G2PStore
 from reliefledger.interop.registry_search import LedgerReader, SearchRefused, search_registry
 from reliefledger.ledger.contracts.money_keys import get_account_key
+from reliefledger.ledger.errors import LedgerInputError
+from reliefledger.ledger.pseudonyms import compute_person_pseudonym, normalise_id_number
 
 PERSON_ID = re.compile(r"(?P<type>[a-z_]{1,16}):(?P<value>[^@\s]{1,128})(?:@[A-Za-z0-9._-]{1,128})?")
 ACCOUNT_ADDRESS = re.compile(r"account:(?P<account>[a-z0-9][a-z0-9_.-]{0,63})@(?P<owner>[A-Za-z0-9._-]{1,128})")
@@ -60,6 +62,32 @@ def find_person(reader: LedgerReader, person_id: Any) -> Person | None:
     except SearchRefused as refusal:
         raise AddressRefused("rjct.id.invalid", str(refusal)) from None
     return Person(found.records[0]["person_id"], found.records[0]["household_id"]) if found.records else None
+
+
+def to_kept_id(reader: LedgerReader, value: Any) -> Any:
+    """A beneficiary id as it may be kept on disk: an ID number (``nid:``, ``uin:``, ``id:``)
+    becomes ``person:<pseudonym>`` (``person:unreadable`` when it is not a resident ID), the
+    provider kept; anything else is answered as it is. What the partner was sent is not changed:
+    only what this node writes down (a transaction's answer for ``txn/status``, a disbursement's
+    status for ``disburse/search``)."""
+    match = PERSON_ID.fullmatch(value) if isinstance(value, str) else None
+    if match is None or ID_TYPES.get(match["type"]) != "NationalID":
+        return value
+    provider = value[match.end("value"):]
+    try:
+        pseudonym = compute_person_pseudonym(reader.suite, reader.network_key, normalise_id_number(match["value"]))
+    except LedgerInputError:
+        pseudonym = "unreadable"
+    return f"person:{pseudonym}{provider}"
+
+
+def redact_ids(reader: LedgerReader, value: Any) -> Any:
+    """``value`` (JSON) with every string that is an ID-number beneficiary id turned by ``to_kept_id``."""
+    if isinstance(value, dict):
+        return {key: redact_ids(reader, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_ids(reader, item) for item in value]
+    return to_kept_id(reader, value)
 
 
 def find_account(reader: LedgerReader, address: Any) -> dict[str, Any] | None:

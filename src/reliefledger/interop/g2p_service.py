@@ -18,6 +18,7 @@ from fastapi.responses import Response
 
 from reliefledger.interop.envelope import build_callback_header, format_time
 from reliefledger.interop.exchange import Accepted, ExchangeContext, Operation, acknowledge, answer_sync, build_endpoint, send_callback, spawn
+from reliefledger.interop.financial_addresses import redact_ids
 from reliefledger.interop.g2p_store import G2PStore
 from reliefledger.interop.registry_search import LedgerReader
 from reliefledger.interop.specs import describe_operation, load_spec
@@ -133,7 +134,7 @@ class G2PService:
         message = {"transaction_id": accepted.message["transaction_id"], "correlation_id": accepted.correlation_id, kind.answers: answers}
         status = compute_overall(answers)
         self.context.store.put_transaction(accepted.client.sender_id, accepted.message["transaction_id"], f"{self.spec}.{kind.name}", accepted.correlation_id,
-                                           [answer["reference_id"] for answer in answers], status, message, self.context.clock_ms())
+                                           [answer["reference_id"] for answer in answers], status, redact_ids(self.reader, message), self.context.clock_ms())
         return message, status
 
     async def _answer_later(self, kind: Kind, operation: Operation, accepted: Accepted) -> Response:

@@ -66,6 +66,8 @@ async def open_interop(root: Path, casework: Casework, recorder: StaffMember, ap
     if settings is None:
         yield None
         return
+    if settings.civil_registration is not None and registrar is None:  # refused before anything is opened
+        raise InteropSettingsError("interop.toml names a civil registry but no registrar (a caseworker) is given to apply its events")
     node = casework.node
     own_http = http is None
     client = http or httpx.AsyncClient()
@@ -77,8 +79,6 @@ async def open_interop(root: Path, casework: Casework, recorder: StaffMember, ap
     civil = None
     vital_events = VitalEventLog(Path(root) / STORE_FILE)
     if settings.civil_registration is not None:
-        if registrar is None:
-            raise InteropSettingsError("interop.toml names a civil registry but no registrar (a caseworker) is given to apply its events")
         civil = CivilRegistration(context, casework, registrar, settings.civil_registration, vital_events, retry_after_s=subscribe_every_s)
     mapper, disburse = Mapper(context, reader), Disburse(context, reader, casework=casework, disburser=disburser)
     external = ExternalEnrolments(Path(root) / STORE_FILE)
@@ -157,7 +157,11 @@ def serve_standards(root: Path) -> Callable[[FastAPI, Any, Casework], contextlib
             yield
             return
         staff = StaffDirectory(ChainDirectory(root))
-        registrar = staff.get(settings.civil_registration.registrar) if settings.civil_registration is not None else None
+        registrar = None
+        if settings.civil_registration is not None:
+            if not staff.get_key_path(settings.civil_registration.registrar).exists():
+                raise InteropSettingsError(f"interop.toml names {settings.civil_registration.registrar!r} as the registrar, but no such staff member has a key here")
+            registrar = staff.get(settings.civil_registration.registrar)
         disburser = staff.get(settings.disburser) if staff.get_key_path(settings.disburser).exists() else None
         async with open_interop(root, casework, staff.get(settings.recorder), app, registrar=registrar, disburser=disburser):
             yield

@@ -27,6 +27,7 @@ class VitalEventLog:
         self.lock = threading.Lock()
 
     def close(self) -> None:
+        """Close the connection (the file stays)."""
         self.connection.close()
 
     def note_request(self, transaction_id: str, event_type: str, now_ms: int) -> None:
@@ -41,11 +42,11 @@ class VitalEventLog:
                                               (status, code, now_ms, transaction_id)).rowcount
         return changed == 1
 
-    def list_subscriptions(self) -> list[dict[str, Any]]:
-        """Every subscription asked for, newest first."""
+    def list_subscriptions(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The subscriptions asked for, newest first (the last ``limit``: enough to count failures in a row)."""
         with self.lock:
             rows = self.connection.execute("SELECT transaction_id, event_type, status, code, sent_ms, confirmed_ms FROM civil_subscriptions "
-                                           "ORDER BY sent_ms DESC").fetchall()
+                                           "ORDER BY sent_ms DESC LIMIT ?", (limit,)).fetchall()
         return [dict(zip(("transaction_id", "event_type", "status", "code", "sent_ms", "confirmed_ms"), row)) for row in rows]
 
     def find_event(self, sender_id: str, reference_id: str) -> dict[str, Any] | None:

@@ -96,8 +96,9 @@ class Casework:
         receipt = self.vault.put(subject=person, kind="person", owner=self.organisation, record=member)
         try:
             await self.submit(actor, "registry", "record_birth", {"household": household, "person": person, "record_commitment": receipt.commitment})
-        except BaseException:
-            self.vault.destroy(receipt.record_id, compact=False)
+        except CaseworkError as error:
+            if error.status < 500:  # refused: the ledger will never name the record; unavailable or timed out, it still may
+                self.vault.destroy(receipt.record_id, compact=False)
             raise
         return {"person": person, "household": self.node.store.get(get_household_key(household))}
 

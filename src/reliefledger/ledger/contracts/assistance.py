@@ -269,7 +269,8 @@ def process_open_review(context: TransactionContext, args: dict[str, Any]) -> No
         raise Rejection(ResultCode.INVALID_ARGUMENTS, f"a review is opened for at most {REVIEW_REASONS_MAX} reasons")
     review = {"hold_payments": previous["hold_payments"] or hold, "opened_ms": previous["opened_ms"],
               "reasons": [*previous["reasons"], {"reason": reason, "time_ms": now, "transaction": context.envelope.id.hex()}]}
-    _put_case(context, case, open_review=review, deadlines={**case["deadlines"], "review": min(now, case["deadlines"]["review"] or now)})
+    # An assessment recorded before the change cannot conclude the review it calls for: a new means test must.
+    _put_case(context, case, open_review=review, review_assessment=None, deadlines={**case["deadlines"], "review": min(now, case["deadlines"]["review"] or now)})
 
 
 REVIEW_REASONS_MAX = 16
