@@ -1,6 +1,7 @@
 """docs/interop.md's curl session, run as written against a demo city served by `reliefledger demo`:
 the documentation's examples work against the demo."""
 
+import json
 import os
 import re
 import shutil
@@ -41,6 +42,7 @@ def test_the_documented_curl_session_works_against_the_demo(tmp_path: Path) -> N
         environment = {**os.environ, "DIR": str(tmp_path / "city"), "NODE": f"http://127.0.0.1:{port}", "RL": f"{sys.executable} -m reliefledger.cli"}
         session = subprocess.run(["bash", "-euo", "pipefail", "-c", read_session()], capture_output=True, text=True, env=environment, timeout=120)
         birth = subprocess.run(["bash", "-euo", "pipefail", "-c", read_session("crvs-session")], capture_output=True, text=True, env=environment, timeout=60)
+        g2p = subprocess.run(["bash", "-euo", "pipefail", "-c", read_session("g2p-session")], capture_output=True, text=True, env=environment, timeout=90)
     finally:
         demo.terminate()
         demo.wait(timeout=30)
@@ -55,6 +57,19 @@ def test_the_documented_curl_session_works_against_the_demo(tmp_path: Path) -> N
     # The civil registry beside the city: the demo's own death, then the documented birth, both acknowledged by the node after it applied them.
     assert any("death_recorded.reviews_held_1" in line for line in printed), "".join(printed)
     assert birth.returncode == 0 and '"notified":["ack"]' in birth.stdout.replace(" ", ""), birth.stdout + birth.stderr
+    # G2P Connect: the person resolved to their household's wallet, linked to it, paid from the dibao budget once, the replay already paid.
+    assert g2p.returncode == 0, g2p.stdout + g2p.stderr
+    resolved, linked, paid, replayed = [json.loads(line) for line in g2p.stdout.splitlines() if line.strip()]
+    (resolution,) = resolved["message"]["resolve_response"]
+    assert resolution["status_reason_code"] == "succ.fa.active" and resolution["fa"].startswith("account:w"), resolved
+    assert resolution["account_provider_info"]["subcode"] == "beneficiary_wallet"
+    assert linked["message"]["link_response"][0]["status"] == "succ" and linked["message"]["link_response"][0]["fa"] == resolution["fa"], linked
+    (payment,) = paid["message"]["disbursements_status"]
+    assert payment["status"] == "succ" and payment["instruction"].startswith(f"paid into {resolution['fa']}: transfer g2p."), paid
+    transfer_id, ledger_transaction = re.fullmatch(r"paid into \S+: transfer (\S+), ledger transaction ([0-9a-f]{64})", payment["instruction"]).groups()
+    (again,) = replayed["message"]["disbursements_status"]
+    assert again["status"] == "succ" and again["instruction"] == f"already paid: transfer {transfer_id}", replayed
+    assert paid["header"]["message_id"] != replayed["header"]["message_id"]
     # The same chain folder under `reliefledger node`: the standards are served by a plain node too.
     node_port = free_port()
     node = subprocess.Popen([sys.executable, "-m", "reliefledger.cli", "node", str(tmp_path / "city"), "--port", str(node_port)],
@@ -81,6 +96,23 @@ def test_the_documented_curl_session_works_against_the_demo(tmp_path: Path) -> N
         assert len(evidence) >= 6 and all(record["receipt"].startswith("/v1/receipts/") for record in evidence)  # the demo's session and this search, in and out
         receipt = httpx.get(url + evidence[-1]["receipt"])
         assert receipt.status_code == 200 and receipt.json()["status"]["id"] == evidence[-1]["transaction"], receipt.text
+        # The money moved once: the G2P payment's transaction is committed, ten yuan from the budget into the wallet.
+        receipt = httpx.get(f"{url}/v1/receipts/{ledger_transaction}").json()
+        assert receipt["status"]["status"] == "committed" and receipt["status"]["result"] == "ok", receipt
+        assert receipt["transaction"]["body"]["args"]["transfers"] == [{"transfer_id": transfer_id, "code": 101, "debit_account_id": "dibao-dc",
+                                                                        "credit_account_id": resolution["fa"].split(":")[1].split("@")[0], "amount": 1000}]
     finally:
         node.terminate()
         node.wait(timeout=30)
+
+
+def test_the_g2p_sections_curl_lines_are_the_demo_sessions() -> None:
+    """The curl lines docs/interop.md's G2P section shows are run by the G2P session above."""
+    text = DOCS.read_text(encoding="utf-8")
+    start = text.index("## G2P Connect: mapper and disburse")
+    section = text[start:text.index("\n## ", start + 1)]
+    block = re.search(r"\*\*With curl\*\*.*?```sh\n(.*?)```", section, re.S)
+    assert block, "the G2P section has no curl block"
+    session = read_session("g2p-session").splitlines()
+    shown = [line for line in block.group(1).splitlines() if line.strip()]
+    assert shown and all(line in session for line in shown), [line for line in shown if line not in session]

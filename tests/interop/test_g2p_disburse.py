@@ -8,8 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from g2p_support import BUDGET_FEN, G2P, get_balance, nid, open_money
 from interop_support import verify_ours
+from reliefledger.interop.settings import InteropSettingsError, read_interop_settings, write_client, write_disburser
 from world import G2P_BUDGET, World, new_id, run_world
 from reliefledger.ledger.pseudonyms import compute_person_pseudonym
 from reliefledger.node.directory import ChainDirectory
@@ -136,3 +139,18 @@ def test_an_asynchronous_disbursement_is_called_back_and_its_status_answered(tmp
         assert {"disburse", "on-disburse", "search", "on-search", "txn-status", "txn-on-status"} <= {record["action"] for record in records}
         assert "err.signature.invalid" in {record["outcome"] for record in records}
     asyncio.run(run_world(tmp_path, scenario, g2p=True))
+
+
+def test_the_disburser_is_named_in_interop_toml_before_the_clients(tmp_path: Path) -> None:
+    """``write_disburser`` sets the top-level key (replacing one there) and the file still reads."""
+    jwks = {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]}
+    with pytest.raises(InteropSettingsError):
+        write_disburser(tmp_path, "finance")
+    write_client(tmp_path, client_id="pms", sender_id="pms.example", callback_uri="http://pms.example/g2p", scopes=["disburse.disburse"], fields=[],
+                 jwks=jwks, budget_account=G2P_BUDGET)
+    assert read_interop_settings(tmp_path).disburser == "disburser"
+    write_disburser(tmp_path, "finance")
+    write_disburser(tmp_path, "treasurer")
+    settings = read_interop_settings(tmp_path)
+    assert settings.disburser == "treasurer" and settings.clients["pms"].budget_account == G2P_BUDGET
+    assert (tmp_path / "interop.toml").read_text().count("disburser =") == 1

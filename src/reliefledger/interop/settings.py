@@ -169,6 +169,20 @@ def write_civil_registration(root: Path, *, client_id: str, registrar: str, publ
     _replace_checked(path, text.rstrip("\n") + "\n\n[civil_registration]\n" + "".join(f"{name} = {json.dumps(value)}\n" for name, value in section.items()))
 
 
+def write_disburser(root: Path, label: str) -> None:
+    """Name the staff member who signs the G2P disbursements' transfers (``disburser``, a top-level
+    key of ``interop.toml``: written before the first table, replacing one already there)."""
+    path = Path(root) / SETTINGS_FILE
+    if not path.exists():
+        raise InteropSettingsError(f"{path} does not exist: onboard a client first (add-client)")
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("disburser =")]
+    first_table = next((index for index, line in enumerate(lines) if line.startswith("[")), len(lines))
+    while first_table > 0 and not lines[first_table - 1].strip():
+        first_table -= 1
+    lines.insert(first_table, f"disburser = {json.dumps(label)}")
+    _replace_checked(path, "\n".join(lines) + "\n")
+
+
 def _replace_checked(path: Path, written: str) -> None:
     """Replace ``path`` with ``written`` only when it reads back as TOML (never half a file)."""
     try:

@@ -561,7 +561,7 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
     from reliefledger.node.api import create_app
     from reliefledger.node.desk import create_desk_router, open_desk
     from reliefledger.sim.demo_civil_registry import show_a_death, start_demo_civil_registry
-    from reliefledger.sim.demo_partner import mount_demo_inbox, onboard_demo_partner
+    from reliefledger.sim.demo_partner import DISBURSER, mount_demo_inbox, onboard_demo_partner
     from reliefledger.node.directory import initialise_directory
     from reliefledger.node.demo import keep_serving
     from reliefledger.node.runtime import open_node, read_clock_ms, start_server
@@ -594,13 +594,13 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
             city = DemoCity(casework=casework, staff=staff, staff_labels=labels, wallet_devices=report.wallet_devices, merchant_bank="bank",
                             run_payments=lambda month: pay_month(node, finance_key, month), households=households_to_pick)
             extend_app(app, node, city)
-            partner_folder = await onboard_demo_partner(directory, node, port, REGION)
+            partner_folder = await onboard_demo_partner(directory, casework, population, port, REGION, WALLET_BUDGET)
             mount_demo_inbox(app)
             civil_registry = await start_demo_civil_registry(directory, casework, population, port, REGION, clock_ms)
             standards = contextlib.AsyncExitStack()
             standards.push_async_callback(civil_registry.close)
             registries = await standards.enter_async_context(open_interop(root, casework, staff.get("interop"), app, registrar=staff.get("registrar"),
-                                                                          subscribe_every_s=5.0))
+                                                                          subscribe_every_s=5.0, disburser=staff.get(DISBURSER)))
             server, serving = await start_server(app, host="127.0.0.1", port=port)
             console.print(f"[green]the city is on the ledger[/]: {report.households} households, {report.eligible} eligible ({report.enrolled} enrolled, "
                           f"{len(report.awaiting_decision)} awaiting the county, {report.objections} objected to and re-investigated, {report.reviews} reviewed), "
@@ -613,7 +613,8 @@ async def run_city_demo(root: Path, *, households: int, port: int, serve_seconds
             console.print(f"analytics store: {root / 'analytics'} (Parquet, up to height {exported.to_height}; refreshed every {ANALYTICS_EVERY_S:g} s)")
             console.print(f"dashboard: http://127.0.0.1:{port}/   ledger: http://127.0.0.1:{port}/ledger   API: http://127.0.0.1:{port}/docs")
             console.print(f"civil registry (simulated, crvs_api): {civil_registry.url}; {await show_a_death(civil_registry, registries)}", highlight=False)
-            console.print(f"DCI social registry: http://127.0.0.1:{port}/dci/social/registry/…; the demo partner's key, secret and example messages: "
+            console.print(f"DCI social registry: http://127.0.0.1:{port}/dci/social/registry/…; G2P Connect: http://127.0.0.1:{port}/g2p/…; "
+                          "the demo partner's key, secret and example messages: "
                           f"{partner_folder} (docs/interop.md)", highlight=False)
             if report.awaiting_decision:
                 console.print(f"sign in as [bold]county[/] at http://127.0.0.1:{port}/signin to decide {', '.join(report.awaiting_decision)}; "
