@@ -28,16 +28,20 @@ class G2P:
     partner: Partner
     checkers: dict[str, SpecChecker]
     """``mapper`` and ``disburse`` as served at ``/g2p``; ``mapper-partner``, ``disburse-partner`` for callbacks."""
+    client_id: str = "g2p"
+    secret: str = ""
 
     @classmethod
-    def of(cls, world: World) -> "G2P":
-        partner = dataclasses.replace(world.partner, sender_id=G2P_SENDER)  # the same key, server and inbox
+    def of(cls, world: World, client_id: str = "g2p") -> "G2P":
+        """The world's G2P client (``g2p``), or its second one (``g2p-2``: another system, scope mapper.link only)."""
+        sender = G2P_SENDER if client_id == "g2p" else "g2p2.example"
+        partner = dataclasses.replace(world.partner, sender_id=sender)  # the same key, server and inbox
         checkers = {spec: SpecChecker(spec, "/g2p") for spec in ("mapper", "disburse")}
         checkers.update({f"{spec}-partner": SpecChecker(spec, "/") for spec in ("mapper", "disburse")})
-        return cls(world, partner, checkers)
+        return cls(world, partner, checkers, client_id, world.g2p_secret if client_id == "g2p" else world.secrets_by_client[client_id])
 
     async def bearer(self, scope: str | None = None) -> dict[str, str]:
-        form = {"grant_type": "client_credentials", "client_id": "g2p", "client_secret": self.world.g2p_secret, **({"scope": scope} if scope else {})}
+        form = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.secret, **({"scope": scope} if scope else {})}
         token = await self.world.http.post(f"{self.world.url}/oauth2/client/token", data=form)
         return {"Authorization": f"Bearer {token.json()['access_token']}"}
 

@@ -69,6 +69,12 @@ def test_a_beneficiary_id_resolves_to_the_persons_account_and_links_change_which
                                                                          "succ.fa.not_found", "rjct.id.invalid"]
         # The links are off the ledger, by pseudonym: no ID number in the service's store, nothing of them on the ledger.
         await sync(g2p, "link", {"id": nid(first), "fa": "account:b0@operator-bank"})
+        # Another system cannot change or remove a link it did not make (it would redirect the first one's payments).
+        other = G2P.of(world, "g2p-2")
+        changed, removed = await sync(other, "update", {"id": nid(first), "fa": "account:w0@operator-bank"}), await sync(other, "unlink", {"id": nid(first)})
+        assert [item[0]["status"] for item in (changed, removed)] == ["rjct", "rjct"] and "another system" in changed[0]["status_reason_message"]
+        (same,) = await sync(other, "link", {"id": nid(first), "fa": "account:b0@operator-bank"})
+        assert same["status"] == "succ"  # the same link: it stays the first system's
         store = sqlite3.connect(world.root / "interop.sqlite")
         links = store.execute("SELECT * FROM financial_links").fetchall()
         pseudonym = compute_person_pseudonym(world.node.suite, world.casework.network_key, first.id_number)

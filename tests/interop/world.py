@@ -11,7 +11,7 @@ from typing import Any, Awaitable, Callable
 import httpx
 from fastapi import FastAPI
 
-from interop_support import Partner, SpecChecker, free_port
+from interop_support import Partner, SpecChecker
 from reliefledger.interop.service import Registries, open_interop
 from reliefledger.interop.settings import write_civil_registration, write_client
 from reliefledger.node.casework import Casework
@@ -115,16 +115,20 @@ async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]],
             secret = write_client(directory.root, client_id="spmis", sender_id=partner.sender_id, callback_uri=f"{partner.base_url}/dci",
                                   scopes=["registry.search", "registry.subscribe", "registry.txn-status", "registry.enrolled", "registry.enrollment-updates"], fields=FIELDS,
                                   jwks_uri=f"{partner.base_url}/.well-known/jwks.json", callback_token="partner-issued-token", node_sender_id="reliefledger.test")
-            g2p_secret, disburser = "", None
+            g2p_secret, disburser, others = "", None, {}
             if g2p:
                 await admit_staff(directory, node, organisation="civil-affairs", label="disburser", roles=["finance_officer"], region="110000")
                 disburser = StaffDirectory(directory).get("disburser")
                 g2p_secret = write_client(directory.root, client_id="g2p", sender_id=G2P_SENDER, callback_uri=f"{partner.base_url}/dci",
                                           scopes=["mapper.link", "mapper.resolve", "disburse.disburse"], fields=[], budget_account=G2P_BUDGET,
                                           jwks_uri=f"{partner.base_url}/.well-known/jwks.json", callback_token="partner-issued-token")
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
-            crvs, registrar, others = None, None, {}
+                others["g2p-2"] = write_client(directory.root, client_id="g2p-2", sender_id="g2p2.example", callback_uri=f"{partner.base_url}/dci",
+                                               scopes=["mapper.link"], fields=[], jwks_uri=f"{partner.base_url}/.well-known/jwks.json")
+            app = FastAPI()  # served before the standards are mounted on it: its address goes into interop.toml (port 0: no race for a port)
+            server, task = await start_server(app, host="127.0.0.1", port=0)
+            servers.append((server, task))
+            url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+            crvs, registrar = None, None
             if civil_registry:
                 crvs = CivilRegistryService(clock_ms=clock)
                 crvs_server, crvs_task = await start_server(crvs.build_app(), host="127.0.0.1", port=0)
@@ -138,23 +142,18 @@ async def run_world(tmp_path: Path, scenario: Callable[[World], Awaitable[Any]],
                 crvs.subscriber = Subscriber("reliefledger.test", f"{url}/.well-known/jwks.json", f"{url}/oauth2/client/token", "crvs", crvs_secret)
                 await admit_staff(directory, node, organisation="civil-affairs", label="registrar", roles=["caseworker"], region="110000")
                 registrar = StaffDirectory(directory).get("registrar")
-            app = FastAPI()
             try:
                 async with open_interop(directory.root, casework, StaffDirectory(directory).get("interop"), app, notify_every_s=3600,
                                         retry_delays_s=(0.05,), registrar=registrar, subscribe_every_s=0.2, disburser=disburser) as registries:
-                    server, task = await start_server(app, host="127.0.0.1", port=port)
-                    servers.append((server, task))
                     world = World(node, casework, population, partner, registries, http, url, secret, SpecChecker("social", "/dci/social"),
                                   SpecChecker("social", "/"), SpecChecker("authz", "/"), SpecChecker("jwks", "/"), directory.root,
                                   SpecChecker("ibr", "/dci/ibr"), SpecChecker("ibr", "/"), clock, crvs, g2p_secret, others)
-                    try:
-                        return await scenario(world)
-                    finally:
-                        for running, serving in reversed(servers):
-                            running.should_exit = True
-                            with contextlib.suppress(asyncio.CancelledError):
-                                await serving
+                    return await scenario(world)
             finally:
+                for running, serving in reversed(servers):
+                    running.should_exit = True
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await serving
                 if crvs is not None:
                     await crvs.close()
 

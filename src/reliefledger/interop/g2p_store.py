@@ -38,6 +38,12 @@ class G2PStore:
             row = self.connection.execute("SELECT account_id FROM financial_links WHERE person=?", (person,)).fetchone()
         return row[0] if row else None
 
+    def get_linked_by(self, person: str) -> str | None:
+        """The sender that made the person's link, if any (only it may change it)."""
+        with self.lock:
+            row = self.connection.execute("SELECT linked_by FROM financial_links WHERE person=?", (person,)).fetchone()
+        return row[0] if row else None
+
     def put_link(self, person: str, account_id: str, linked_by: str, now_ms: int) -> None:
         """Link (or re-link) a person's financial address."""
         with self.lock:

@@ -74,6 +74,10 @@ class Mapper(G2PService):
             raise AddressRefused("rjct.id.invalid", "this id is linked to another financial address; update changes it")
         if action == "update" and linked is None:
             raise AddressRefused("rjct.id.invalid", "this id has no financial address linked; link it first")
+        if linked is not None and self.links.get_linked_by(person.pseudonym) != sender_id:
+            if linked == account["id"]:  # the same link, made by another system: it stays theirs
+                return {"status": "succ", "fa": format_address(account)}
+            raise AddressRefused("rjct.id.invalid", "this id was linked by another system: only it changes or removes the link")
         self.links.put_link(person.pseudonym, account["id"], sender_id, self.context.clock_ms())
         return {"status": "succ", "fa": format_address(account)}
 
@@ -81,6 +85,8 @@ class Mapper(G2PService):
         linked = self.links.get_link(person.pseudonym)
         if linked is None:
             raise AddressRefused("rjct.id.invalid", "this id has no financial address linked")
+        if self.links.get_linked_by(person.pseudonym) != sender_id:
+            raise AddressRefused("rjct.id.invalid", "this id was linked by another system: only it changes or removes the link")
         if item.get("fa") is not None:
             account = find_account(self.reader, item["fa"])
             if account is None or account["id"] != linked:
