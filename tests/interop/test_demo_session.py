@@ -43,6 +43,9 @@ def test_the_documented_curl_session_works_against_the_demo(tmp_path: Path) -> N
         session = subprocess.run(["bash", "-euo", "pipefail", "-c", read_session()], capture_output=True, text=True, env=environment, timeout=120)
         birth = subprocess.run(["bash", "-euo", "pipefail", "-c", read_session("crvs-session")], capture_output=True, text=True, env=environment, timeout=60)
         g2p = subprocess.run(["bash", "-euo", "pipefail", "-c", read_session("g2p-session")], capture_output=True, text=True, env=environment, timeout=90)
+        # The cases whose reviews the registered death and birth opened show them on the dashboard's case pages.
+        pages = [httpx.get(f"http://127.0.0.1:{port}/cases/a{index}.dibao", timeout=10).text for index in range(30)]
+        held = [page for page in pages if 'id="open-review"' in page]
     finally:
         demo.terminate()
         demo.wait(timeout=30)
@@ -56,6 +59,8 @@ def test_the_documented_curl_session_works_against_the_demo(tmp_path: Path) -> N
     assert unauthorised == "401" and '"err.signature.invalid"' in altered
     # The civil registry beside the city: the demo's own death, then the documented birth, both acknowledged by the node after it applied them.
     assert any("death_recorded.reviews_held_1" in line for line in printed), "".join(printed)
+    # Two reviews opened: the death's, holding payments; the documented birth's, without a hold.
+    assert sorted(("暂停发放" in page, "死亡登记" in page, "出生登记" in page) for page in held) == [(False, False, True), (True, True, False)]
     assert birth.returncode == 0 and '"notified":["ack"]' in birth.stdout.replace(" ", ""), birth.stdout + birth.stderr
     # G2P Connect: the person resolved to their household's wallet, linked to it, paid from the dibao budget once, the replay already paid.
     assert g2p.returncode == 0, g2p.stdout + g2p.stderr

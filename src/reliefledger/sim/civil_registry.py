@@ -20,6 +20,7 @@ registry keeps its state in memory: it is a simulation.
 
 import asyncio
 import datetime
+import hmac
 import json
 import logging
 import secrets
@@ -127,7 +128,7 @@ class CivilRegistryService:
     async def _take(self, request: Request, path: str, then: Any) -> Any:
         if self.subscriber is None:
             return http_error(403, "err.request.forbidden", "this registry has no subscriber onboarded")
-        if request.headers.get("authorization") != f"Bearer {self.issued_token}":
+        if not hmac.compare_digest(request.headers.get("authorization", "").encode(), f"Bearer {self.issued_token}".encode()):
             return http_error(401, "err.request.unauthorized", "a bearer token issued by this registry is required")
         try:
             body = json.loads(await request.body())
@@ -251,7 +252,8 @@ class CivilRegistryService:
         """A bearer token from the subscriber's token endpoint (kept until shortly before it expires)."""
         if self._token is not None and self._token[0] > time.monotonic():
             return self._token[1]
-        assert self.subscriber is not None
+        if self.subscriber is None:
+            raise httpx.HTTPError("this registry has no subscriber onboarded")
         response = await self.http.post(self.subscriber.token_url, data={"grant_type": "client_credentials", "client_id": self.subscriber.client_id,
                                                                           "client_secret": self.subscriber.client_secret})
         response.raise_for_status()
