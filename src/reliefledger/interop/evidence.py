@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from reliefledger.node.casework import Casework
+from reliefledger.ledger.contracts.interop import MESSAGES_PER_TRANSACTION_MAX
+from reliefledger.node.casework import Casework, CaseworkError
 from reliefledger.node.staff import StaffMember
 
 PARTY = re.compile(r"[\x21-\x7e]{1,128}")
@@ -44,12 +45,19 @@ def to_outcome(value: str) -> str:
 
 @dataclass
 class EvidenceLog:
-    """Records messages with the key of the service's data officer."""
+    """Records messages with the key of the service's data officer.
+
+    Records are committed in groups: while one transaction is on its way, the records of every
+    exchange that arrives meanwhile wait together and go in the next one (up to the contract's
+    ``MESSAGES_PER_TRANSACTION_MAX``), so concurrent partners share commits instead of queueing
+    for one each. A group the ledger refuses is tried again one exchange at a time, so one bad
+    record fails only its own exchange."""
 
     casework: Casework
     actor: StaffMember
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    """One record at a time: two copies of the same message arriving together are recorded once."""
+    """One transaction at a time: two copies of the same message arriving together are recorded once."""
+    waiting: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = field(default_factory=list)
 
     def describe(self, body: Any, *, direction: str, sender: Any, receiver: Any, action: Any, message_id: Any, transaction_id: Any,
                  outcome: str) -> dict[str, Any]:
@@ -62,8 +70,56 @@ class EvidenceLog:
         """Put records on the ledger and wait until they are committed (``CaseworkError`` when the
         ledger cannot take them). A message recorded before (the same bytes sent twice) is not
         recorded again."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.append((list(messages), done))
         async with self.lock:
-            fresh = list({message["digest"]: message for message in messages}.values())
-            fresh = [message for message in fresh if self.casework.node.store.get(f"interop/message/{message['digest']}") is None]
-            if fresh:
-                await self.casework.submit(self.actor, "interop", "record_messages", {"messages": fresh})
+            if not done.done():
+                group, self.waiting = _take_group(self.waiting)
+                await self._commit(group)
+        await done
+
+    async def _commit(self, group: list[tuple[list[dict[str, Any]], asyncio.Future[None]]]) -> None:
+        """One transaction for the group; on a refusal, one per exchange; each waiter told its outcome."""
+        try:
+            await self._submit([message for messages, _ in group for message in messages])
+        except CaseworkError as error:
+            if len(group) == 1:
+                _settle(group[0][1], error)
+                return
+            for messages, done in group:
+                try:
+                    await self._submit(messages)
+                except CaseworkError as single:
+                    _settle(done, single)
+                else:
+                    _settle(done, None)
+            return
+        for _, done in group:
+            _settle(done, None)
+
+    async def _submit(self, messages: list[dict[str, Any]]) -> None:
+        fresh = list({message["digest"]: message for message in messages}.values())
+        fresh = [message for message in fresh if self.casework.node.store.get(f"interop/message/{message['digest']}") is None]
+        if fresh:
+            await self.casework.submit(self.actor, "interop", "record_messages", {"messages": fresh})
+
+
+def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+    """Tell a waiter its outcome (unless it stopped waiting: its exchange was cancelled)."""
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
+
+
+def _take_group(waiting: list[tuple[list[dict[str, Any]], Any]]) -> tuple[list[tuple[list[dict[str, Any]], Any]], list[tuple[list[dict[str, Any]], Any]]]:
+    """The waiters whose records fit one transaction (at least the first), and the rest."""
+    group, count = [], 0
+    for index, (messages, done) in enumerate(waiting):
+        if group and count + len(messages) > MESSAGES_PER_TRANSACTION_MAX:
+            return group, waiting[index:]
+        group.append((messages, done))
+        count += len(messages)
+    return group, []

@@ -39,14 +39,18 @@ def list_request_errors(spec: str, path: str, body: Any, media_type: str = "appl
 
 def list_response_errors(spec: str, path: str, status: str, body: Any, method: str = "post") -> list[str]:
     """Why ``body`` is not a valid ``status`` response (or the ``default`` one) of ``path``."""
+    return _format(_validator(spec, _find_response_schema(spec, path, status, method)), body)
+
+
+@functools.cache
+def _find_response_schema(spec: str, path: str, status: str, method: str) -> str:
+    """The pointer to the schema of a response (found once: every answer the node sends is checked)."""
     responses = load_spec(spec)["paths"][path][method]["responses"]
     key = status if status in responses else "default"
     response = responses[key]
     if "$ref" in response:
-        pointer = response["$ref"].removeprefix("#/") + "/content/application~1json/schema"
-    else:
-        pointer = "/".join(map(_escape, ["paths", path, method, "responses", key, "content", "application/json", "schema"]))
-    return _format(_validator(spec, pointer), body)
+        return response["$ref"].removeprefix("#/") + "/content/application~1json/schema"
+    return "/".join(map(_escape, ["paths", path, method, "responses", key, "content", "application/json", "schema"]))
 
 
 def list_schema_errors(spec: str, component: str, body: Any) -> list[str]:
