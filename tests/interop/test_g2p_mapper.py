@@ -56,8 +56,14 @@ def test_a_beneficiary_id_resolves_to_the_persons_account_and_links_change_which
         assert updated["status"] == "succ"
         (wrong,) = await sync(g2p, "unlink", {"id": nid(first), "fa": "account:b0@operator-bank"})
         assert wrong["status"] == "rjct" and wrong["status_reason_message"].startswith("rjct.fa.invalid")
-        (unlinked,) = await sync(g2p, "unlink", {"id": nid(first), "fa": "account:w0@operator-bank"})
+        unlink = request("unlink", {"id": nid(first), "fa": "account:w0@operator-bank"})
+        answered = await g2p.post("mapper", "/mapper/sync/unlink", g2p.partner.envelope("unlink", unlink))
+        (unlinked,) = answered.json()["message"]["unlink_response"]
         assert unlinked["status"] == "succ"
+        # The same transaction sent again (its answer lost): answered as kept, with the person's pseudonym, not done again.
+        resent = await g2p.post("mapper", "/mapper/sync/unlink", g2p.partner.envelope("unlink", unlink))
+        (kept,) = resent.json()["message"]["unlink_response"]
+        assert kept["status"] == "succ" and kept["id"].startswith("person:") and resent.json()["message"]["transaction_id"] == unlink["transaction_id"]
         (again,) = await sync(g2p, "unlink", {"id": nid(first)})
         assert again["status"] == "rjct" and "no financial address" in again["status_reason_message"]
         (nothing,) = await sync(g2p, "update", {"id": nid(second), "fa": "account:w1@operator-bank"})

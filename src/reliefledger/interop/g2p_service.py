@@ -119,7 +119,12 @@ class G2PService:
         return build_endpoint(self.context, operation, handler, f"g2p_{self.spec}_")
 
     async def _answer(self, kind: Kind, accepted: Accepted) -> tuple[dict[str, Any], str]:
-        """Answer every item (at once: a disbursement waits for the ledger), keep the answer."""
+        """Answer every item (at once: a disbursement waits for the ledger), keep the answer. A
+        transaction answered before (sent again because its answer was lost, say behind a 503) is
+        answered as it was kept, not done again: unlinking twice would be refused the second time."""
+        kept = self.context.store.find_transaction(accepted.client.sender_id, f"{self.spec}.{kind.name}", "transaction_id", accepted.message["transaction_id"])
+        if kept is not None and kept["response"] is not None:
+            return kept["response"], kept["status"]
         seen: set[str] = set()
         work = []
         for item in accepted.message[kind.items]:
