@@ -78,6 +78,20 @@ def test_a_partner_gets_a_token_and_searches_by_national_id_and_by_expression(tm
             with pytest.raises(SearchRefused) as refused:
                 search_registry(reader, criteria, ("household_id", "region"))
             assert refused.value.code in ("rjct.filter.invalid", "rjct.sort.invalid")
+        # A stated purpose narrows the onboarded fields: counting households for statistics gets no identifiers to follow them by.
+        by_district = {"query_type": "predicate", "query": predicate[:1], "pagination": {"page_size": 100}}
+        purposes = [{**by_district, "authorize": {"purpose": {"code": "statistics", "text": "households per district"}}},
+                    {"query_type": "idtype-value", "query": {"type": "NationalID", "value": person.id_number}, "consent": {"purpose": {"code": "verification"}}},
+                    {**by_district, "authorize": {"purpose": {"code": "marketing"}}},
+                    {**by_district, "sort": [{"attribute_name": "household_id"}], "authorize": {"purpose": {"code": "statistics"}}}]
+        answered = await world.post("/registry/sync/search", world.partner.envelope("search", search_message(*purposes)))
+        statistics, verification, marketing, sorted_by_id = answered.json()["message"]["search_response"]
+        assert statistics["status"] == "succ" and statistics["data"]["reg_records"]
+        assert all(set(record) == {"region", "status", "members_count", "programmes"} for record in statistics["data"]["reg_records"])
+        (checked,) = verification["data"]["reg_records"]  # is this person's household registered? no region, size or programmes
+        assert "household_id" in checked and set(checked) <= {"household_id", "person_id", "status", "alive"}
+        assert marketing["status"] == "rjct" and "marketing" in marketing["status_reason_message"]
+        assert sorted_by_id["status"] == "rjct" and sorted_by_id["status_reason_code"] == "rjct.sort.invalid"  # not a field the purpose allows
 
     asyncio.run(run_world(tmp_path, scenario))
 

@@ -21,6 +21,7 @@ from fastapi.responses import Response
 
 from reliefledger.interop.envelope import build_callback_header, build_request_header, format_time, new_id
 from reliefledger.interop.exchange import Accepted, ExchangeContext, Operation, acknowledge, answer_sync, build_endpoint, send_callback, spawn
+from reliefledger.interop.purposes import PurposeRefused, allow_fields, read_purpose
 from reliefledger.interop.registry_search import LedgerReader, SearchRefused, build_group_record, compile_filter, resolve_identifier_filter, search_registry
 from reliefledger.interop.specs import describe_operation
 
@@ -90,7 +91,7 @@ class SocialRegistry:
             seen.add(reference_id)
             criteria = request["search_criteria"]
             try:
-                result = search_registry(self.reader, criteria, accepted.client.fields, cases)
+                result = search_registry(self.reader, criteria, self._allow_fields(accepted, criteria), cases)
             except SearchRefused as refusal:
                 items.append({"reference_id": reference_id, "timestamp": now, "status": "rjct", "status_reason_code": refusal.code,
                               "status_reason_message": str(refusal)[:999]})
@@ -100,6 +101,17 @@ class SocialRegistry:
                                    "reg_record_type": criteria.get("response_entity") or "Group", "reg_records": result.records},
                           "pagination": result.pagination})
         return {"transaction_id": accepted.message["transaction_id"], "correlation_id": accepted.correlation_id, "search_response": items}
+
+    @staticmethod
+    def _allow_fields(accepted: Accepted, criteria: dict[str, Any]) -> tuple[str, ...]:
+        """The fields this partner may receive for the purpose the criterion states (``purposes.py``)."""
+        try:
+            fields = allow_fields(accepted.client.fields, read_purpose(criteria))
+        except PurposeRefused as refusal:
+            raise SearchRefused("rjct.search_criteria.invalid", str(refusal)) from None
+        if not fields:
+            raise SearchRefused("rjct.search_criteria.invalid", "the stated purpose allows none of the fields this partner was onboarded for")
+        return fields
 
     async def _search(self, operation: Operation, accepted: Accepted) -> Response:
         response = await acknowledge(self.context, operation, accepted)
