@@ -210,6 +210,20 @@ def test_subscribers_are_told_of_new_households_until_they_unsubscribe(tmp_path:
         assert unknown.json()["message"]["ack_status"] == "ACK"
         (_, (again, _)) = await world.partner.wait_for("/registry/on-unsubscribe", count=2)
         assert again["message"]["status"] == "rjct" and again["message"]["status_reason_code"] == "rjct.subscription_code.invalid"
+        # A subscription for statistics is told of new households without their pseudonyms; an unknown purpose is refused.
+        counting = {**criteria, "authorize": {"purpose": {"code": "statistics"}}}
+        await world.post("/registry/subscribe", world.partner.envelope("subscribe", {"transaction_id": "sub-3", "subscribe_request": [
+            {"reference_id": "s4", "timestamp": now_iso(), "subscribe_criteria": counting},
+            {"reference_id": "s5", "timestamp": now_iso(), "subscribe_criteria": {**criteria, "authorize": {"purpose": {"code": "marketing"}}}}]}))
+        (*_, (purposed, _)) = await world.partner.wait_for("/registry/on-subscribe", count=3)
+        statistics, marketing = purposed["message"]["subscribe_response"]
+        assert statistics["status"] == "succ" and marketing["status_reason_code"] == "rjct.notify_details.invalid"
+        await register_households(world, seed=79, count=1)
+        assert await world.registries.social.notify_once() == 1
+        (*_, (counted, headers)) = await world.partner.wait_for("/registry/notify", count=2)
+        world.partner_side.check_callback("/registry/notify", counted, headers)
+        (event,) = counted["message"]["notify_event"]
+        assert set(event["data"]["reg_records"]) == {"region", "status", "members_count", "programmes"}
 
     asyncio.run(run_world(tmp_path, scenario))
 

@@ -18,7 +18,7 @@ CREATE INDEX IF NOT EXISTS transactions_by_correlation ON transactions (sender_i
 CREATE TABLE IF NOT EXISTS messages (sender_id TEXT NOT NULL, message_id TEXT NOT NULL, received_ms INTEGER NOT NULL, PRIMARY KEY (sender_id, message_id));
 CREATE TABLE IF NOT EXISTS subscriptions (
     code TEXT PRIMARY KEY, registry TEXT NOT NULL, sender_id TEXT NOT NULL, reg_event_type TEXT NOT NULL, filter_type TEXT, filter TEXT NOT NULL,
-    notify_record_type TEXT NOT NULL, status TEXT NOT NULL, created_ms INTEGER NOT NULL, after_height INTEGER NOT NULL);
+    notify_record_type TEXT NOT NULL, status TEXT NOT NULL, created_ms INTEGER NOT NULL, after_height INTEGER NOT NULL, purpose TEXT);
 """
 
 
@@ -29,6 +29,8 @@ class ExchangeStore:
         self.connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.executescript(SCHEMA)
+        if "purpose" not in {row[1] for row in self.connection.execute("PRAGMA table_info(subscriptions)")}:  # a store made before purposes
+            self.connection.execute("ALTER TABLE subscriptions ADD COLUMN purpose TEXT")
         self.lock = threading.Lock()
 
     def close(self) -> None:
@@ -69,12 +71,14 @@ class ExchangeStore:
                         "response": json.loads(response) if response else None}
         return None
 
-    def add_subscription(self, code: str, registry: str, sender_id: str, criteria: dict[str, Any], now_ms: int, after_height: int) -> None:
-        """A new active subscription to one registry, notified of events after ``after_height``."""
+    def add_subscription(self, code: str, registry: str, sender_id: str, criteria: dict[str, Any], now_ms: int, after_height: int,
+                         purpose: str | None = None) -> None:
+        """A new active subscription to one registry, notified of events after ``after_height``
+        with the fields its stated ``purpose`` allows."""
         with self.lock:
-            self.connection.execute("INSERT INTO subscriptions VALUES (?, ?, ?, ?, ?, ?, ?, 'subscribe', ?, ?)",
+            self.connection.execute("INSERT INTO subscriptions VALUES (?, ?, ?, ?, ?, ?, ?, 'subscribe', ?, ?, ?)",
                                     (code, registry, sender_id, criteria["reg_event_type"], criteria.get("filter_type"), json.dumps(criteria["filter"]),
-                                     criteria["notify_record_type"], now_ms, after_height))
+                                     criteria["notify_record_type"], now_ms, after_height, purpose))
 
     def unsubscribe(self, registry: str, sender_id: str, code: str) -> str:
         """End a sender's subscription: ``unsubscribe`` done, ``already`` ended, or ``unknown``."""
@@ -90,10 +94,11 @@ class ExchangeStore:
     def list_active_subscriptions(self, registry: str) -> list[dict[str, Any]]:
         """Every active subscription to a registry with its filter and notification height."""
         with self.lock:
-            rows = self.connection.execute("SELECT code, sender_id, reg_event_type, filter_type, filter, notify_record_type, after_height FROM subscriptions "
-                                           "WHERE status='subscribe' AND registry=? ORDER BY code", (registry,)).fetchall()
+            rows = self.connection.execute("SELECT code, sender_id, reg_event_type, filter_type, filter, notify_record_type, after_height, purpose "
+                                           "FROM subscriptions WHERE status='subscribe' AND registry=? ORDER BY code", (registry,)).fetchall()
         return [{"code": code, "sender_id": sender, "reg_event_type": event, "filter_type": filter_type, "filter": json.loads(filter_text),
-                 "notify_record_type": record_type, "after_height": height} for code, sender, event, filter_type, filter_text, record_type, height in rows]
+                 "notify_record_type": record_type, "after_height": height, "purpose": purpose}
+                for code, sender, event, filter_type, filter_text, record_type, height, purpose in rows]
 
     def advance_subscription(self, code: str, height: int) -> None:
         """Notifications of ``code`` have gone out up to ``height``."""

@@ -147,7 +147,8 @@ class SocialRegistry:
             try:
                 if event not in self.event_types:
                     raise SearchRefused("rjct.notify_types.invalid", f"events here are {', '.join(self.event_types)}")
-                compile_filter(self.reader, criteria.get("filter_type"), criteria["filter"], accepted.client.fields)
+                fields = self._allow_fields(accepted, criteria)
+                compile_filter(self.reader, criteria.get("filter_type"), criteria["filter"], fields)
                 if criteria.get("filter_type") == "idtype-value":  # kept as the pseudonym, never as the ID number given
                     criteria = {**criteria, "filter": resolve_identifier_filter(self.reader, criteria["filter"])}
             except SearchRefused as refusal:
@@ -155,7 +156,8 @@ class SocialRegistry:
                 items.append({**item, "status": "rjct", "status_reason_code": code, "status_reason_message": str(refusal)[:999]})
                 continue
             code = "sub-" + secrets.token_hex(8)
-            self.context.store.add_subscription(code, self.spec, accepted.client.sender_id, {**criteria, "reg_event_type": event}, now, self.tip_height())
+            self.context.store.add_subscription(code, self.spec, accepted.client.sender_id, {**criteria, "reg_event_type": event}, now, self.tip_height(),
+                                                read_purpose(criteria))
             items.append({**item, "status": "succ", "subscriptions": [{"code": code, "status": "subscribe", "timestamp": format_time(now), "reg_type": self.reg_type,
                                                                           "reg_event_type": event, "notify_record_type": str(criteria["notify_record_type"])}]})
         message = {"transaction_id": accepted.message["transaction_id"], "correlation_id": accepted.correlation_id, "subscribe_response": items}
@@ -247,8 +249,9 @@ class SocialRegistry:
 
     async def _notify(self, subscription: dict[str, Any], client: Any, cases: dict[str, list[dict[str, Any]]], tip: int) -> int:
         try:
-            test = compile_filter(self.reader, subscription["filter_type"], subscription["filter"], client.fields)
-        except SearchRefused:
+            fields = allow_fields(client.fields, subscription["purpose"])  # the onboarding may have narrowed since: both apply
+            test = compile_filter(self.reader, subscription["filter_type"], subscription["filter"], fields)
+        except (SearchRefused, KeyError):  # a purpose no longer known: nothing is sent
             return 0
         events = [(event, household, height) for event, household, height in self._list_events(subscription["after_height"], tip)
                   if event == subscription["reg_event_type"] and test(build_group_record(household, cases, _ALL_FIELDS))]
@@ -259,7 +262,7 @@ class SocialRegistry:
             message = {"transaction_id": new_id(), "notify_event": [
                 {"reference_id": new_id(), "timestamp": format_time(now),
                  "data": {"version": "1.0.0", "reg_type": self.reg_type, "reg_event_type": event, "reg_record_type": "Group",
-                          "reg_records": build_group_record(household, cases, client.fields)}} for event, household, _ in chunk]}
+                          "reg_records": build_group_record(household, cases, fields)}} for event, household, _ in chunk]}
             header = build_callback_header("notify", "succ", self.context.settings.sender_id, client.sender_id, now, total_count=len(chunk))
             outcome = await send_callback(self.context, client, self.spec, "/registry/notify", {"header": header, "message": message}, message["transaction_id"])
             if outcome == "unreachable" or outcome.startswith("http.5"):
