@@ -3,10 +3,9 @@
 who reported it, the programme (the sender's own identifier), the status and when. No name and no
 ID number: a beneficiary named by national ID is kept as its household's pseudonym only."""
 
-import sqlite3
-import threading
-from pathlib import Path
 from typing import Any
+
+from reliefledger.interop.exchange_store import ExchangeStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS external_enrolments (
@@ -18,16 +17,12 @@ STATUSES = ("enrolled", "suspended", "exited")
 
 
 class ExternalEnrolments:
-    """The reported enrolments (thread-safe)."""
+    """The reported enrolments (on the exchange store's connection and lock)."""
 
-    def __init__(self, path: Path) -> None:
-        self.connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.connection.execute("PRAGMA journal_mode=WAL")
-        self.connection.executescript(SCHEMA)
-        self.lock = threading.Lock()
-
-    def close(self) -> None:
-        self.connection.close()
+    def __init__(self, store: ExchangeStore) -> None:
+        self.connection, self.lock = store.connection, store.lock  # one connection to interop.sqlite, shared
+        with self.lock:
+            self.connection.executescript(SCHEMA)
 
     def put(self, sender_id: str, programme: str, household: str, status: str, reference_id: str, enrolled_on: str | None, now_ms: int) -> None:
         """Record (or replace) what ``sender_id`` reports of a household in one of its programmes."""

@@ -77,11 +77,11 @@ async def open_interop(root: Path, casework: Casework, recorder: StaffMember, ap
     context = ExchangeContext(settings, partners, store, EvidenceLog(casework, recorder), clock_ms)
     reader = LedgerReader(node.store, node.suite, casework.network_key)
     civil = None
-    vital_events = VitalEventLog(Path(root) / STORE_FILE)
+    vital_events = VitalEventLog(store)
     if settings.civil_registration is not None:
         civil = CivilRegistration(context, casework, registrar, settings.civil_registration, vital_events, retry_after_s=subscribe_every_s)
     mapper, disburse = Mapper(context, reader), Disburse(context, reader, casework=casework, disburser=disburser)
-    external = ExternalEnrolments(Path(root) / STORE_FILE)
+    external = ExternalEnrolments(store)
     registries = Registries(SocialRegistry(context, reader, lambda: node.tip.height),
                             BeneficiaryRegistry(context, reader, lambda: node.tip.height, external=external), civil, mapper, disburse)
     mount_authorisation(app, context)
@@ -99,8 +99,6 @@ async def open_interop(root: Path, casework: Casework, recorder: StaffMember, ap
             task.cancel()
         await asyncio.gather(*workers, *context.tasks, return_exceptions=True)
         store.close()
-        vital_events.close()
-        external.close()
         if own_http:
             await client.aclose()
 

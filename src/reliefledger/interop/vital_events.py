@@ -3,10 +3,9 @@ subscriptions it asked the civil registry for and the codes it was given, and ea
 notified with what became of it. Only pseudonyms and outcomes are kept: the event's names and ID
 numbers are used while it is applied and never written here."""
 
-import sqlite3
-import threading
-from pathlib import Path
 from typing import Any
+
+from reliefledger.interop.exchange_store import ExchangeStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS civil_subscriptions (
@@ -18,17 +17,12 @@ CREATE TABLE IF NOT EXISTS vital_events (
 
 
 class VitalEventLog:
-    """The client's memory (thread-safe)."""
+    """The client's memory (on the exchange store's connection and lock)."""
 
-    def __init__(self, path: Path) -> None:
-        self.connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.connection.execute("PRAGMA journal_mode=WAL")
-        self.connection.executescript(SCHEMA)
-        self.lock = threading.Lock()
-
-    def close(self) -> None:
-        """Close the connection (the file stays)."""
-        self.connection.close()
+    def __init__(self, store: ExchangeStore) -> None:
+        self.connection, self.lock = store.connection, store.lock  # one connection to interop.sqlite, shared
+        with self.lock:
+            self.connection.executescript(SCHEMA)
 
     def note_request(self, transaction_id: str, event_type: str, now_ms: int) -> None:
         """A subscription asked for (``pending`` until the registry confirms it)."""
